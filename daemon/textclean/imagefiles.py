@@ -1,0 +1,160 @@
+"""Reading and writing image files for the CLI, with untrusted input in mind.
+
+The header is read first (Pillow opens lazily) and the pixel count checked
+against a limit before anything is decoded, so a decompression bomb or a
+header claiming 100000×100000 is refused with a clear message instead of
+exhausting memory. Pixels are then decoded by OpenCV, which keeps 16-bit
+and float data that Pillow would reduce to 8 bits.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+# OpenCV's own decoder limit, read at its first decode: the last line of
+# defence for the formats Pillow cannot parse the header of (float TIFF).
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(250_000_000))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from .pixels import UnsupportedImage, check_image
+
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
+DEFAULT_MAX_PIXELS = 250_000_000  # a 600-dpi A3 scan is ~70 MP; 10000×14000 is 140 MP
+
+SUPPORTED_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "I;16", "I;16B", "I;16L", "I", "F", "La", "RGBa"}
+
+
+class ImageFileError(ValueError):
+    """A file could not be read or written as an image; the message says why in one line."""
+
+
+def list_inputs(paths: list[str]) -> list[Path]:
+    """Files as given, and the image files (sorted) inside any folder given."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in EXTENSIONS)
+        else:
+            out.append(p)
+    return out
+
+
+def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """H×W, H×W×2, H×W×3 (RGB) or H×W×4 (RGBA) array of uint8, uint16 or float32."""
+    p = Path(path)
+    if not p.is_file():
+        raise ImageFileError(f"{p}: no such file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                width, height, mode = im.width, im.height, im.mode
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageFileError(f"{p}: image is too large to open safely") from None
+    except Exception as exc:  # Pillow raises several types for non-images
+        if p.suffix.lower() in (".tif", ".tiff"):  # float TIFFs: Pillow cannot, OpenCV can
+            return _read_tiff_with_opencv(p, max_pixels)
+        raise ImageFileError(f"{p}: not a readable image ({exc.__class__.__name__})") from None
+    if width == 0 or height == 0:
+        raise ImageFileError(f"{p}: image has zero size ({width}×{height})")
+    if width * height > max_pixels:
+        raise ImageFileError(f"{p}: {width}×{height} is {width * height / 1e6:.0f} MP, over the limit of "
+                             f"{max_pixels / 1e6:.0f} MP (raise it with --max-pixels)")
+    if mode not in SUPPORTED_MODES:
+        raise ImageFileError(f"{p}: unsupported colour mode {mode}; convert the image to RGB or grayscale first")
+    if mode in ("P", "PA", "1", "I", "La", "RGBa"):
+        array = _read_with_pillow(p, mode)
+    else:
+        data = np.fromfile(p, dtype=np.uint8)
+        array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        if array is None:  # OpenCV lacks the codec or the data is truncated
+            array = _read_with_pillow(p, mode)
+        elif array.ndim == 3 and array.shape[2] == 3:
+            array = cv2.cvtColor(array, cv2.COLOR_BGR2RGB)
+        elif array.ndim == 3 and array.shape[2] == 4:
+            array = cv2.cvtColor(array, cv2.COLOR_BGRA2RGBA)
+    if array.dtype not in (np.uint8, np.uint16, np.float32):
+        array = array.astype(np.float32) / (np.iinfo(array.dtype).max if array.dtype.kind in "iu" else 1.0)
+    if mode == "LA" and array.ndim == 3 and array.shape[2] == 4:  # OpenCV expands gray+alpha
+        array = np.ascontiguousarray(array[..., [0, 3]])
+    try:
+        check_image(array)
+    except UnsupportedImage as exc:
+        raise ImageFileError(f"{p}: {exc}") from None
+    return array
+
+
+def _read_tiff_with_opencv(p: Path, max_pixels: int) -> np.ndarray:
+    array = cv2.imdecode(np.fromfile(p, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if array is None:
+        raise ImageFileError(f"{p}: not a readable image")
+    if array.shape[0] * array.shape[1] > max_pixels:
+        raise ImageFileError(f"{p}: {array.shape[1]}×{array.shape[0]} is over the limit of "
+                             f"{max_pixels / 1e6:.0f} MP (raise it with --max-pixels)")
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        array = cv2.cvtColor(array, cv2.COLOR_BGR2RGB if array.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
+    if array.dtype not in (np.uint8, np.uint16, np.float32):
+        array = array.astype(np.float32)
+    try:
+        check_image(array)
+    except UnsupportedImage as exc:
+        raise ImageFileError(f"{p}: {exc}") from None
+    return array
+
+
+def _read_with_pillow(p: Path, mode: str) -> np.ndarray:
+    try:
+        with Image.open(p) as im:
+            if mode in ("P", "PA", "La", "RGBa"):
+                im = im.convert("RGBA" if "transparency" in im.info or mode in ("PA", "La", "RGBa") else "RGB")
+            elif mode == "1":
+                im = im.convert("L")
+            elif mode == "I":
+                return np.clip(np.asarray(im, np.int64), 0, 65535).astype(np.uint16)
+            im.load()
+            return np.asarray(im)
+    except OSError as exc:
+        raise ImageFileError(f"{p}: image data is truncated or damaged ({exc})") from None
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write in the format the extension names, keeping depth where the format can."""
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in EXTENSIONS:
+        raise ImageFileError(f"{p}: unknown output format {ext or '(none)'}; use one of {', '.join(EXTENSIONS)}")
+    a = image
+    if ext in (".jpg", ".jpeg", ".webp") and a.dtype != np.uint8:
+        a = _to_u8(a)
+    elif a.dtype.kind == "f" and ext == ".png":  # PNG has no float: keep 16 bits
+        a = (np.clip(a.astype(np.float32), 0, 1) * 65535 + 0.5).astype(np.uint16)
+    elif a.dtype == np.float16:
+        a = a.astype(np.float32)
+    if ext in (".jpg", ".jpeg") and a.ndim == 3 and a.shape[2] in (2, 4):
+        a = a[..., :-1]  # JPEG has no alpha
+    if a.ndim == 3 and a.shape[2] == 2:  # OpenCV cannot write gray+alpha
+        a = np.concatenate([np.repeat(a[..., :1], 3, axis=2), a[..., 1:]], axis=2)
+    if a.ndim == 3 and a.shape[2] == 3:
+        a = cv2.cvtColor(a, cv2.COLOR_RGB2BGR)
+    elif a.ndim == 3 and a.shape[2] == 4:
+        a = cv2.cvtColor(a, cv2.COLOR_RGBA2BGRA)
+    params = [cv2.IMWRITE_JPEG_QUALITY, 95] if ext in (".jpg", ".jpeg") else []
+    ok, buf = cv2.imencode(ext, a, params)
+    if not ok:
+        raise ImageFileError(f"{p}: could not encode the image as {ext}")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        buf.tofile(p)
+    except OSError as exc:
+        raise ImageFileError(f"{p}: cannot write ({exc.strerror or exc})") from None
+
+
+def _to_u8(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.uint16:
+        return ((a.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    return (np.clip(a.astype(np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)

@@ -1,0 +1,279 @@
+"""The inference pipeline: pure functions over numpy arrays.
+
+``segment(image) -> mask``, ``inpaint(image, mask) -> image`` and
+``remove_text(image, region=None) -> (mask, image)``. Images are any layout
+and depth ``pixels`` accepts; masks are H×W uint8 (0 or 255). Pixels outside
+the final mask come back bit-identical, alpha is never changed, and the
+input array is never written to.
+
+Segmentation runs at a working scale of 1/k (k a whole number, so strips
+shrink exactly and the page is never converted whole), in overlapping
+tiles whose borders are thrown away, so tiles do not show as seams.
+Inpainting works one crop per (merged) mask region with context around it:
+regions whose surrounding ring is flat, like the inside of a speech bubble,
+get that flat colour, which is exact and instant; the network paints the
+rest (screentone, hatching, photos) at a bounded working resolution.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import masks
+from .backend import ModelRunner
+from .masks import MaskParams
+from .pixels import check_image, from_unit_rgb, to_u8_rgb, to_unit_rgb, write_color
+
+Progress = Callable[[float, str], None]
+CancelCheck = Callable[[], bool]
+
+
+class Cancelled(Exception):
+    """The caller asked to stop; nothing was returned."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    tile: int = 512  # segmenter tile side at working scale
+    margin: int = 64  # tile border discarded on each inner side
+    max_working_side: int = 3072  # pages longer than this are segmented at 1/k
+    batch: int = 2  # tiles per forward pass
+    inpaint_max_side: int = 512  # crops larger than this are inpainted downscaled
+    merge_px: int = 8  # mask regions closer than this share a crop
+    flat_ring_px: int = 3  # width of the ring tested for flatness
+    flat_tolerance: float = 0.1  # a ring pixel this far from the ring's median is "not flat"
+    flat_outliers: float = 0.01  # share of such pixels a flat ring may have (JPEG noise)
+
+
+def _ceil16(n: int) -> int:
+    return (n + 15) // 16 * 16
+
+
+def _tile_starts(length: int, tile: int, margin: int) -> list[int]:
+    if length <= tile:
+        return [0]
+    step = tile - 2 * margin
+    starts = list(range(0, length - tile, step))
+    return starts + [length - tile]
+
+
+def _shrink(array: np.ndarray, k: int, convert: Callable[[np.ndarray], np.ndarray], strip: int = 512) -> np.ndarray:
+    """``convert`` then area-average by the whole factor ``k``, in row strips."""
+    if k == 1:
+        return convert(array)
+    h, w = array.shape[:2]
+    hk, wk = math.ceil(h / k), math.ceil(w / k)
+    rows = []
+    step = strip * k
+    for y in range(0, h, step):
+        part = convert(array[y:y + step])
+        ph, pw = (-part.shape[0]) % k, (-w) % k
+        if ph or pw:
+            part = cv2.copyMakeBorder(part, 0, ph, 0, pw, cv2.BORDER_REPLICATE)
+        rows.append(cv2.resize(part, (part.shape[1] // k, part.shape[0] // k), interpolation=cv2.INTER_AREA))
+    out = np.concatenate(rows, axis=0)
+    return out[:hk, :wk]
+
+
+def _as_mask(mask: np.ndarray, shape: tuple[int, int], name: str) -> np.ndarray:
+    if not isinstance(mask, np.ndarray) or mask.shape[:2] != shape or (mask.ndim == 3 and mask.shape[2] != 1):
+        got = getattr(mask, "shape", type(mask).__name__)
+        raise ValueError(f"{name} must be an H×W array matching the image ({shape[1]}×{shape[0]}), got {got}")
+    return mask.reshape(shape)
+
+
+class Pipeline:
+    """Segment, post-process and inpaint with one ``ModelRunner``."""
+
+    def __init__(self, runner: ModelRunner, config: PipelineConfig | None = None) -> None:
+        self.runner = runner
+        self.config = config or PipelineConfig()
+
+    # ------------------------------------------------------------ segmentation
+
+    def working_factor(self, shape: tuple[int, int]) -> int:
+        return max(1, math.ceil(max(shape) / self.config.max_working_side))
+
+    def probabilities(self, image: np.ndarray, region: np.ndarray | None = None,
+                      progress: Progress | None = None, cancel: CancelCheck | None = None
+                      ) -> tuple[np.ndarray, int]:
+        """Text probability (uint8, 0..255) at working scale 1/k, and k."""
+        check_image(image)
+        h, w = image.shape[:2]
+        k = self.working_factor((h, w))
+        work = _shrink(image, k, to_u8_rgb)
+        hk, wk = work.shape[:2]
+        region_k = None
+        if region is not None:
+            region_k = _shrink((_as_mask(region, (h, w), "region") > 0).astype(np.uint8) * 255, k,
+                               lambda a: a) > 0
+        th, tw = min(self.config.tile, _ceil16(hk)), min(self.config.tile, _ceil16(wk))
+        if hk < th or wk < tw:  # small page: one padded tile
+            work = cv2.copyMakeBorder(work, 0, th - hk, 0, tw - wk, cv2.BORDER_REPLICATE)
+        ph, pw = work.shape[:2]
+        prob = np.zeros((ph, pw), np.uint8)
+        margin = self.config.margin
+        tiles = []
+        ys, xs = _tile_starts(ph, th, margin), _tile_starts(pw, tw, margin)
+        for y in ys:
+            for x in xs:
+                # Keep only the tile's interior, except where it meets the page edge.
+                iy0 = y + (margin if y > 0 else 0)
+                iy1 = y + th - (margin if y + th < ph else 0)
+                ix0 = x + (margin if x > 0 else 0)
+                ix1 = x + tw - (margin if x + tw < pw else 0)
+                if region_k is not None and not region_k[iy0:min(iy1, hk), ix0:min(ix1, wk)].any():
+                    continue
+                tiles.append((y, x, iy0, iy1, ix0, ix1))
+        for b in range(0, len(tiles), self.config.batch):
+            if cancel and cancel():
+                raise Cancelled()
+            group = tiles[b:b + self.config.batch]
+            batch = np.stack([work[y:y + th, x:x + tw] for y, x, *_ in group])
+            out = self.runner.segment(batch)
+            for (y, x, iy0, iy1, ix0, ix1), p in zip(group, out):
+                prob[iy0:iy1, ix0:ix1] = (p[iy0 - y:iy1 - y, ix0 - x:ix1 - x] * 255 + 0.5).astype(np.uint8)
+            if progress:
+                progress(min(1.0, (b + len(group)) / len(tiles)), "segment")
+        prob = prob[:hk, :wk]
+        if region_k is not None:
+            prob[~region_k] = 0
+        return prob, k
+
+    def segment(self, image: np.ndarray, region: np.ndarray | None = None, params: MaskParams | None = None,
+                progress: Progress | None = None, cancel: CancelCheck | None = None) -> np.ndarray:
+        """H×W uint8 mask (255 = text to remove), post-processed per ``params``."""
+        params = (params or MaskParams()).validated()
+        h, w = image.shape[:2]
+        prob, k = self.probabilities(image, region, progress, cancel)
+        threshold = params.threshold if params.threshold is not None else self.runner.default_threshold
+        binary = np.where(prob >= max(1, round(threshold * 255)), 255, 0).astype(np.uint8)
+        if params.fill_holes:
+            masks.fill_enclosed(binary, params.max_hole_area // (k * k))
+        masks.drop_specks(binary, math.ceil(params.min_area / (k * k)))
+        if k > 1:
+            binary = cv2.resize(binary, (w, h), interpolation=cv2.INTER_LINEAR)
+            binary = np.where(binary >= 128, 255, 0).astype(np.uint8)
+        mask = masks.grow(binary, params.grow)
+        if region is not None:
+            mask[_as_mask(region, (h, w), "region") == 0] = 0
+        return mask
+
+    # -------------------------------------------------------------- inpainting
+
+    def _regions(self, mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """Bounding boxes (x0, y0, x1, y1) of mask regions, nearby ones merged."""
+        h, w = mask.shape
+        f = max(1, math.ceil(math.sqrt(h * w / 8e6)))
+        small = (_shrink(mask, f, lambda a: a) > 0).astype(np.uint8) if f > 1 else (mask > 0).astype(np.uint8)
+        merge = max(1, self.config.merge_px // f)
+        small = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * merge + 1, 2 * merge + 1)))
+        n, _, stats, _ = cv2.connectedComponentsWithStats(small, connectivity=8)
+        boxes = []
+        for i in range(1, n):
+            x, y, bw, bh = (int(v) for v in stats[i, :4])
+            boxes.append((max(0, x * f - f), max(0, y * f - f), min(w, (x + bw) * f + f), min(h, (y + bh) * f + f)))
+        return boxes
+
+    def _flat_fill(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        """Fill hole components whose surrounding ring is one flat colour; return what is left."""
+        remaining = hole.copy()
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
+        r = self.config.flat_ring_px
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+        h, w = hole.shape
+        for i in range(1, n):
+            x, y, bw, bh = (int(v) for v in stats[i, :4])
+            y0, y1, x0, x1 = max(0, y - r), min(h, y + bh + r), max(0, x - r), min(w, x + bw + r)
+            comp = labels[y0:y1, x0:x1] == i
+            ring = (cv2.dilate(comp.astype(np.uint8), kernel) > 0) & ~hole[y0:y1, x0:x1]
+            values = rgb[y0:y1, x0:x1][ring]
+            if len(values) < 8:
+                continue
+            median = np.median(values, axis=0)
+            deviation = np.abs(values - median).max(axis=1)
+            if np.mean(deviation > self.config.flat_tolerance) <= self.config.flat_outliers:
+                rgb[y0:y1, x0:x1][comp] = median
+                remaining[y0:y1, x0:x1][comp] = False
+        return remaining
+
+    def _model_fill(self, rgb: np.ndarray, hole: np.ndarray) -> None:
+        h, w = hole.shape
+        s = min(1.0, self.config.inpaint_max_side / max(h, w))
+        if s < 1.0:
+            size = (max(8, round(w * s)), max(8, round(h * s)))
+            small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            small_hole = cv2.resize(hole.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 0
+            pred = cv2.resize(self.runner.inpaint(small, small_hole), (w, h), interpolation=cv2.INTER_LINEAR)
+        else:
+            pred = self.runner.inpaint(rgb, hole)
+        rgb[hole] = pred[hole]
+
+    def inpaint(self, image: np.ndarray, mask: np.ndarray, flat_fill: bool = True,
+                progress: Progress | None = None, cancel: CancelCheck | None = None) -> np.ndarray:
+        """A copy of ``image`` with the pixels under ``mask`` (nonzero) repainted."""
+        check_image(image)
+        h, w = image.shape[:2]
+        mask = _as_mask(mask, (h, w), "mask")
+        out = image.copy()
+        boxes = self._regions(mask)
+        for i, (x0, y0, x1, y1) in enumerate(boxes):
+            if cancel and cancel():
+                raise Cancelled()
+            # Context: enough surrounding texture for the network to continue.
+            c = max(24, (max(x1 - x0, y1 - y0)) // 4)
+            cx0, cy0, cx1, cy1 = max(0, x0 - c), max(0, y0 - c), min(w, x1 + c), min(h, y1 + c)
+            hole = mask[cy0:cy1, cx0:cx1] > 0
+            rgb = to_unit_rgb(image[cy0:cy1, cx0:cx1])
+            remaining = self._flat_fill(rgb, hole) if flat_fill else hole
+            if remaining.any():
+                self._model_fill(rgb, remaining)
+            # Write back only this region's box: a neighbour's pixels are its own crop's job.
+            own = np.zeros_like(hole)
+            own[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = hole[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+            ys, xs = np.nonzero(own)
+            write_color(out, ys + cy0, xs + cx0, from_unit_rgb(rgb[ys, xs], image))
+            if progress:
+                progress((i + 1) / len(boxes), "inpaint")
+        return out
+
+    def remove_text(self, image: np.ndarray, region: np.ndarray | None = None, params: MaskParams | None = None,
+                    flat_fill: bool = True, progress: Progress | None = None, cancel: CancelCheck | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Find text (inside ``region`` if given) and inpaint it: (mask, cleaned image)."""
+
+        def stage(lo: float, hi: float) -> Progress | None:
+            return (lambda f, name: progress(lo + (hi - lo) * f, name)) if progress else None
+
+        mask = self.segment(image, region, params, stage(0.0, 0.5), cancel)
+        cleaned = self.inpaint(image, mask, flat_fill, stage(0.5, 1.0), cancel)
+        return mask, cleaned
+
+
+_default: Pipeline | None = None
+
+
+def default_pipeline() -> Pipeline:
+    """A process-wide pipeline with the shipped weights on the best device."""
+    global _default
+    if _default is None:
+        _default = Pipeline(ModelRunner("auto"))
+    return _default
+
+
+def segment(image: np.ndarray, region: np.ndarray | None = None, params: MaskParams | None = None) -> np.ndarray:
+    return default_pipeline().segment(image, region, params)
+
+
+def inpaint(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return default_pipeline().inpaint(image, mask)
+
+
+def remove_text(image: np.ndarray, region: np.ndarray | None = None,
+                params: MaskParams | None = None) -> tuple[np.ndarray, np.ndarray]:
+    return default_pipeline().remove_text(image, region, params)

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+import torch
+from textclean.models import GatedUNet, InpainterConfig, SegmenterConfig, TextSegmenter
+from textclean.models.inpainter import compose
+
+
+@pytest.mark.parametrize("h,w", [(64, 64), (65, 97), (123, 77), (33, 200)])
+def test_segmenter_gives_one_logit_per_pixel_at_odd_sizes(h, w):
+    model = TextSegmenter(SegmenterConfig(width_mult=0.5, aspp_channels=32, decoder_channels=16)).eval()
+    with torch.no_grad():
+        out = model(torch.rand(2, 3, h, w))
+    assert out.shape == (2, 1, h, w)
+    assert torch.isfinite(out).all()
+
+
+def test_segmenter_reaches_output_stride_16():
+    model = TextSegmenter(SegmenterConfig(width_mult=0.5, aspp_channels=32, decoder_channels=16)).eval()
+    low, deep = model.backbone(torch.rand(1, 3, 128, 128))
+    assert low.shape[-1] == 32  # 1/4 scale for the decoder
+    assert deep.shape[-1] == 8  # 1/16, not 1/32: the last stride became dilation
+    dilations = {m.dilation[0] for m in model.backbone.modules() if isinstance(m, torch.nn.Conv2d)}
+    assert 2 in dilations
+
+
+def test_segmenter_uses_selu_in_head():
+    model = TextSegmenter()
+    assert any(isinstance(m, torch.nn.SELU) for m in model.decoder.modules())
+
+
+@pytest.mark.parametrize("h,w", [(64, 64), (72, 136), (8, 8)])
+def test_inpainter_returns_rgb_in_unit_range(h, w):
+    model = GatedUNet(InpainterConfig(base_channels=8)).eval()
+    img, mask = torch.rand(1, 3, h, w), (torch.rand(1, 1, h, w) > 0.7).float()
+    with torch.no_grad():
+        out = model(img, mask)
+    assert out.shape == (1, 3, h, w)
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_inpainter_cannot_see_hole_pixels():
+    """Whatever is under the hole must not change the prediction: the hole is zeroed."""
+    model = GatedUNet(InpainterConfig(base_channels=8)).eval()
+    img = torch.rand(1, 3, 32, 32)
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., 8:20, 8:20] = 1
+    other = img.clone()
+    other[..., 8:20, 8:20] = torch.rand(1, 3, 12, 12)
+    with torch.no_grad():
+        assert torch.allclose(model(img, mask), model(other, mask))
+
+
+def test_compose_keeps_known_pixels():
+    img, pred = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    mask = (torch.rand(1, 1, 16, 16) > 0.5).float()
+    out = compose(img, mask, pred)
+    keep = mask.expand_as(img) == 0
+    assert torch.equal(out[keep], img[keep])
+
+
+@pytest.mark.parametrize("h,w", [(37, 53), (100, 9)])
+def test_runner_inpaint_pads_odd_sizes(runner, h, w):
+    img = np.random.default_rng(0).random((h, w, 3), dtype=np.float32)
+    hole = np.zeros((h, w), bool)
+    hole[h // 3: h // 2, w // 3: w // 2 + 1] = True
+    out = runner.inpaint(img, hole)
+    assert out.shape == (h, w, 3) and out.dtype == np.float32

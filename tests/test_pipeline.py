@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+from textclean.masks import MaskParams, drop_specks, fill_enclosed
+from textclean.pipeline import Pipeline, PipelineConfig
+from textclean.pixels import UnsupportedImage
+
+from .conftest import page
+
+
+def _layouts(rgb: np.ndarray) -> dict[str, np.ndarray]:
+    gray = rgb.mean(axis=2).astype(np.uint8)
+    alpha = np.full(rgb.shape[:2], 255, np.uint8)
+    alpha[:20] = 0
+    alpha[20:40] = 128
+    return {
+        "gray": gray,
+        "gray1": gray[..., None],
+        "graya": np.stack([gray, alpha], axis=2),
+        "rgb": rgb,
+        "rgba": np.concatenate([rgb, alpha[..., None]], axis=2),
+    }
+
+
+def _depth(a: np.ndarray, depth: str) -> np.ndarray:
+    if depth == "u8":
+        return a
+    if depth == "u16":
+        return a.astype(np.uint16) * 257
+    return (a.astype(np.float32) / 255).astype(np.float16 if depth == "f16" else np.float32)
+
+
+def _text_mask(shape: tuple[int, int]) -> np.ndarray:
+    m = np.zeros(shape, np.uint8)
+    m[30:60, 40:120] = 255
+    m[120:150, 150:200] = 255  # over the tone patch? no: right half is flat
+    m[130:170, 20:90] = 255  # over the checker tone
+    return m
+
+
+@pytest.mark.parametrize("depth", ["u8", "u16", "f16", "f32"])
+@pytest.mark.parametrize("layout", ["gray", "gray1", "graya", "rgb", "rgba"])
+def test_every_layout_and_depth_round_trips(pipeline, rgb_page, layout, depth):
+    image = _depth(_layouts(rgb_page)[layout], depth)
+    original = image.copy()
+    mask = _text_mask(image.shape[:2])
+    out = pipeline.inpaint(image, mask)
+    assert out.shape == image.shape and out.dtype == image.dtype
+    assert np.array_equal(image, original), "the input array was modified"
+    outside = mask == 0
+    assert np.array_equal(out[outside], image[outside]), "pixels outside the mask changed"
+    if layout in ("graya", "rgba"):
+        assert np.array_equal(out[..., -1], image[..., -1]), "alpha changed"
+    segmented = pipeline.segment(image)
+    assert segmented.shape == image.shape[:2] and segmented.dtype == np.uint8
+    assert set(np.unique(segmented)) <= {0, 255}
+
+
+def test_remove_text_leaves_everything_outside_its_mask_bit_identical(pipeline, rgb_page):
+    mask, out = pipeline.remove_text(rgb_page, params=MaskParams(threshold=0.3))
+    assert np.array_equal(out[mask == 0], rgb_page[mask == 0])
+
+
+def test_flat_ring_is_filled_with_its_exact_colour(pipeline):
+    image = np.full((120, 160, 3), (250, 248, 240), np.uint8)
+    image[40:70, 50:110] = 0  # "text" in a plain bubble
+    mask = np.zeros((120, 160), np.uint8)
+    mask[37:73, 47:113] = 255
+    out = pipeline.inpaint(image, mask)
+    assert (out[mask > 0] == (250, 248, 240)).all()
+
+
+def test_textured_hole_goes_to_the_model(pipeline, rgb_page, monkeypatch):
+    calls = []
+    real = pipeline.runner.inpaint
+    monkeypatch.setattr(pipeline.runner, "inpaint", lambda img, hole: calls.append(hole.sum()) or real(img, hole))
+    mask = np.zeros(rgb_page.shape[:2], np.uint8)
+    mask[130:160, 30:80] = 255  # inside the checker tone
+    pipeline.inpaint(rgb_page, mask)
+    assert calls, "a hole in screentone was flat-filled"
+    calls.clear()
+    pipeline.inpaint(rgb_page, mask, flat_fill=True)
+    flat = np.full_like(rgb_page, 200)
+    pipeline.inpaint(flat, mask)
+    assert len(calls) == 1, "a hole in a flat area reached the model"
+
+
+def test_tiled_segmentation_matches_untiled(runner):
+    image = page(300, 280, seed=3)
+    whole = Pipeline(runner, PipelineConfig(tile=1024))
+    tiled = Pipeline(runner, PipelineConfig(tile=128, margin=32))
+    p_whole, _ = whole.probabilities(image)
+    p_tiled, _ = tiled.probabilities(image)
+    diff = np.abs(p_whole.astype(int) - p_tiled.astype(int))
+    # Only ASPP's image pooling sees beyond a tile; with 32 px margins the
+    # result must agree almost everywhere.
+    assert diff.mean() < 3.0, diff.mean()
+    assert np.mean(diff > 32) < 0.01
+
+
+def test_working_scale_shrinks_big_pages(runner):
+    p = Pipeline(runner, PipelineConfig(max_working_side=128))
+    image = page(300, 200)
+    prob, k = p.probabilities(image)
+    assert k == 3 and prob.shape == (100, 67)
+    mask = p.segment(image)
+    assert mask.shape == (300, 200)
+
+
+def test_region_limits_where_text_is_found(pipeline, rgb_page):
+    region = np.zeros(rgb_page.shape[:2], np.uint8)
+    region[10:60, 10:100] = 1
+    mask, out = pipeline.remove_text(rgb_page, region, MaskParams(threshold=0.01, grow=5, min_area=0))
+    assert not mask[region == 0].any()
+    assert np.array_equal(out[region == 0], rgb_page[region == 0])
+
+
+def test_bad_inputs_get_clear_errors(pipeline, rgb_page):
+    with pytest.raises(UnsupportedImage, match="zero size"):
+        pipeline.segment(np.zeros((0, 10, 3), np.uint8))
+    with pytest.raises(UnsupportedImage, match="pixel type"):
+        pipeline.segment(rgb_page.astype(np.int64))
+    with pytest.raises(UnsupportedImage, match="shape"):
+        pipeline.segment(np.zeros((10, 10, 5), np.uint8))
+    with pytest.raises(ValueError, match="mask must be"):
+        pipeline.inpaint(rgb_page, np.zeros((5, 5), np.uint8))
+    with pytest.raises(ValueError, match="threshold"):
+        pipeline.segment(rgb_page, params=MaskParams(threshold=1.5))
+
+
+def test_mask_postprocessing_steps():
+    m = np.zeros((40, 40), np.uint8)
+    m[5:15, 5:15] = 255
+    m[8:12, 8:12] = 0  # a counter inside a glyph
+    m[30, 30] = 255  # a speck
+    fill_enclosed(m, 100)
+    assert m[10, 10] == 255
+    drop_specks(m, 4)
+    assert m[30, 30] == 0 and m[6, 6] == 255

@@ -1,0 +1,88 @@
+"""What both trainers share: checkpoints that resume, a log with ETA, a time budget."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from .distributed import Runtime
+
+
+def save_checkpoint(path: str, model: nn.Module, optimizer: torch.optim.Optimizer, step: int,
+                    extra: dict) -> None:
+    tmp = path + ".tmp"
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, **extra}, tmp)
+    os.replace(tmp, path)  # a kill mid-write never leaves a broken checkpoint
+
+
+def load_checkpoint(path: str, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> dict:
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(ckpt["model"])
+    if optimizer is not None and "optimizer" in ckpt:
+        optimizer.load_state_dict(ckpt["optimizer"])
+    return ckpt
+
+
+class RankSampler(Sampler[int]):
+    """Endless random indices, disjoint between ranks, reproducible from (seed, rank, step)."""
+
+    def __init__(self, n: int, rt: Runtime, seed: int, start_step: int, batch: int) -> None:
+        self.n, self.rt, self.seed, self.offset = n, rt, seed, start_step * batch
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 1000 + self.rt.rank)
+        epoch = 0
+        skipped = 0
+        while True:
+            perm = torch.randperm(self.n, generator=g).tolist()
+            epoch += 1
+            for i in perm[self.rt.rank::self.rt.world_size]:
+                if skipped < self.offset:  # resuming: replay where we were
+                    skipped += 1
+                    continue
+                yield i
+
+    def __len__(self) -> int:  # pragma: no cover - endless
+        return 2 ** 62
+
+
+def endless_loader(ds: Dataset, rt: Runtime, batch: int, seed: int, start_step: int, workers: int) -> Iterator:
+    sampler = RankSampler(len(ds), rt, seed, start_step, batch)
+    return iter(DataLoader(ds, batch_size=batch, sampler=sampler, num_workers=workers, drop_last=True,
+                           persistent_workers=workers > 0))
+
+
+def lr_at(step: int, total: int, base: float, warmup: int) -> float:
+    """Linear warm-up, then cosine decay to 1% of ``base``."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    t = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+class ProgressLog:
+    """Periodic line: step, loss, throughput, ETA."""
+
+    def __init__(self, total: int, batch: int, world: int, start_step: int, every: int = 20) -> None:
+        self.total, self.batch, self.world, self.every = total, batch, world, every
+        self.t0, self.s0 = time.time(), start_step
+        self.loss_sum, self.loss_n = 0.0, 0
+
+    def step(self, step: int, loss: float, lr: float) -> None:
+        self.loss_sum += loss
+        self.loss_n += 1
+        if (step + 1) % self.every and step + 1 != self.total:
+            return
+        elapsed = time.time() - self.t0
+        done = step + 1 - self.s0
+        ips = done * self.batch * self.world / max(elapsed, 1e-6)
+        eta = (self.total - step - 1) * elapsed / max(done, 1)
+        print(f"step {step + 1}/{self.total} loss {self.loss_sum / self.loss_n:.4f} lr {lr:.2e} "
+              f"{ips:.1f} img/s elapsed {elapsed / 60:.1f}m eta {eta / 60:.1f}m", flush=True)
+        self.loss_sum, self.loss_n = 0.0, 0

@@ -1,0 +1,362 @@
+"""Text-free pages that look like what users clean.
+
+Black-and-white manga: panels with borders, screentone (halftone dots at many
+periods, angles and gray levels), line tone, hatching, speed lines, line-art
+strokes and shapes, gradients, solid blacks and speech bubbles with tails.
+Colour: scikit-image's photos and flat-coloured, outlined illustration scenes.
+
+Every function returns float32 images in [0, 1]; manga pages are H×W, colour
+pages H×W×3. Bubbles are returned as well, so text can be placed inside them.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+Rng = np.random.Generator
+
+
+@dataclass
+class Bubble:
+    """An area where dialogue goes: its bounding box and interior mask."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    dark: bool = False  # white text on black narration box
+
+
+# --------------------------------------------------------------------------- tones
+
+def screentone(h: int, w: int, rng: Rng, level: float | None = None, gradient: bool = False) -> np.ndarray:
+    """Halftone dots: 1 = paper, 0 = ink. ``level`` is the ink coverage."""
+    period = rng.uniform(3.0, 12.0)
+    angle = np.deg2rad(rng.choice([45.0, 0.0, 30.0, 15.0, rng.uniform(0, 90)]))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    u = (xx * np.cos(angle) + yy * np.sin(angle)) / period
+    v = (-xx * np.sin(angle) + yy * np.cos(angle)) / period
+    du, dv = u - np.round(u), v - np.round(v)
+    dist = np.sqrt(du * du + dv * dv)  # 0 at a dot centre, up to ~0.707
+    if gradient:
+        t = (xx * np.cos(angle + 1.0) + yy * np.sin(angle + 1.0))
+        t = (t - t.min()) / max(1e-6, float(t.max() - t.min()))
+        lo, hi = sorted(rng.uniform(0.02, 0.75, 2))
+        coverage = lo + (hi - lo) * t
+    else:
+        coverage = np.float32(level if level is not None else rng.uniform(0.08, 0.6))
+    radius = np.sqrt(coverage / np.pi)
+    edge = 0.5 / period  # about one pixel of antialiasing
+    ink = np.clip((radius - dist) / edge + 0.5, 0, 1)
+    return (1.0 - ink).astype(np.float32)
+
+
+def line_tone(h: int, w: int, rng: Rng) -> np.ndarray:
+    period = rng.uniform(3, 10)
+    angle = rng.uniform(0, np.pi)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    u = (xx * np.cos(angle) + yy * np.sin(angle)) / period
+    d = np.abs(u - np.round(u)) * period
+    width = rng.uniform(0.6, period * 0.4)
+    return np.clip(d - width / 2 + 0.5, 0, 1).astype(np.float32)
+
+
+def gradient(h: int, w: int, rng: Rng) -> np.ndarray:
+    angle = rng.uniform(0, 2 * np.pi)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    t = xx * np.cos(angle) + yy * np.sin(angle)
+    t = (t - t.min()) / max(1e-6, float(t.max() - t.min()))
+    a, b = rng.uniform(0.2, 1.0, 2)
+    return (a + (b - a) * t).astype(np.float32)
+
+
+# ----------------------------------------------------------------------- drawing
+
+def _pts(rng: Rng, n: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    return np.stack([rng.integers(x0, max(x0 + 1, x1), n), rng.integers(y0, max(y0 + 1, y1), n)], 1)
+
+
+def draw_line_art(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int], n: int) -> None:
+    """Curves, ellipses and polygons in black (sometimes white) lines, some filled."""
+    x0, y0, x1, y1 = box
+    for _ in range(n):
+        kind = rng.integers(0, 5)
+        ink = 0.0 if rng.random() < 0.85 else 1.0
+        thick = int(rng.choice([1, 1, 2, 2, 3, 4, 6]))
+        if kind == 0:  # smooth curve through random points
+            p = _pts(rng, int(rng.integers(3, 7)), x0, y0, x1, y1).astype(np.float32)
+            t = np.linspace(0, 1, 60)[:, None]
+            curve = p[0] * (1 - t) ** 2 + p[1] * 2 * t * (1 - t) + p[-1] * t ** 2
+            cv2.polylines(img, [curve.astype(np.int32)], False, ink, thick, cv2.LINE_AA)
+        elif kind == 1:
+            c = _pts(rng, 1, x0, y0, x1, y1)[0]
+            ax = (int(rng.integers(5, max(6, (x1 - x0) // 3))), int(rng.integers(5, max(6, (y1 - y0) // 3))))
+            fill = rng.random() < 0.3
+            cv2.ellipse(img, (int(c[0]), int(c[1])), ax, float(rng.uniform(0, 180)), 0, 360,
+                        float(rng.choice([0.0, 1.0, 0.6])) if fill else ink, -1 if fill else thick, cv2.LINE_AA)
+        elif kind == 2:
+            p = _pts(rng, int(rng.integers(3, 6)), x0, y0, x1, y1)
+            if rng.random() < 0.3:
+                cv2.fillPoly(img, [p.astype(np.int32)], float(rng.choice([0.0, 1.0])), cv2.LINE_AA)
+            cv2.polylines(img, [p.astype(np.int32)], True, ink, thick, cv2.LINE_AA)
+        elif kind == 3:  # hair-like bundle of strokes
+            base = _pts(rng, 1, x0, y0, x1, y1)[0].astype(np.float32)
+            direction = rng.uniform(0, 2 * np.pi)
+            for _k in range(int(rng.integers(4, 12))):
+                length = rng.uniform(15, 120)
+                a = direction + rng.normal(0, 0.15)
+                start = base + rng.normal(0, 8, 2)
+                mid = start + length / 2 * np.array([np.cos(a + 0.2), np.sin(a + 0.2)])
+                end = start + length * np.array([np.cos(a), np.sin(a)])
+                t = np.linspace(0, 1, 30)[:, None]
+                curve = start * (1 - t) ** 2 + mid * 2 * t * (1 - t) + end * t ** 2
+                cv2.polylines(img, [curve.astype(np.int32)], False, 0.0, max(1, thick // 2), cv2.LINE_AA)
+        else:
+            p = _pts(rng, 2, x0, y0, x1, y1)
+            cv2.line(img, tuple(int(v) for v in p[0]), tuple(int(v) for v in p[1]), ink, thick, cv2.LINE_AA)
+
+
+def draw_hatching(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int]) -> None:
+    x0, y0, x1, y1 = box
+    cx, cy = _pts(rng, 1, x0, y0, x1, y1)[0]
+    size = rng.uniform(20, 120)
+    spacing = rng.uniform(2.5, 7)
+    for layer in range(int(rng.integers(1, 3))):
+        angle = rng.uniform(0, np.pi) + layer * np.pi / 2
+        d = np.array([np.cos(angle), np.sin(angle)])
+        nrm = np.array([-d[1], d[0]])
+        for k in np.arange(-size / 2, size / 2, spacing):
+            half = size / 2 * np.sqrt(max(0.0, 1 - (2 * k / size) ** 2)) * rng.uniform(0.6, 1.0)
+            c = np.array([cx, cy]) + nrm * k
+            a, b = c - d * half, c + d * half
+            cv2.line(img, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), 0.0, 1, cv2.LINE_AA)
+
+
+def draw_speed_lines(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int]) -> None:
+    x0, y0, x1, y1 = box
+    radial = rng.random() < 0.6
+    n = int(rng.integers(30, 120))
+    if radial:
+        cx, cy = _pts(rng, 1, x0, y0, x1, y1)[0]
+        r_in = rng.uniform(10, max(11.0, 0.4 * min(x1 - x0, y1 - y0)))
+        for a in rng.uniform(0, 2 * np.pi, n):
+            r_out = r_in + rng.uniform(50, 600)
+            r0 = r_in * rng.uniform(1.0, 1.6)
+            p0 = (int(cx + r0 * np.cos(a)), int(cy + r0 * np.sin(a)))
+            p1 = (int(cx + r_out * np.cos(a)), int(cy + r_out * np.sin(a)))
+            cv2.line(img, p0, p1, 0.0, int(rng.choice([1, 1, 2])), cv2.LINE_AA)
+    else:
+        angle = rng.uniform(0, np.pi)
+        d = np.array([np.cos(angle), np.sin(angle)])
+        for _ in range(n):
+            p = _pts(rng, 1, x0, y0, x1, y1)[0]
+            length = rng.uniform(40, 400)
+            q = p + d * length
+            cv2.line(img, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), 0.0, 1, cv2.LINE_AA)
+
+
+def bubble_mask(h: int, w: int, rng: Rng, cx: int, cy: int, rx: int, ry: int) -> np.ndarray:
+    """Interior of a speech bubble (ellipse, rounded box, spiky or cloud), with a tail."""
+    m = np.zeros((h, w), np.uint8)
+    shape = rng.choice(["ellipse", "ellipse", "round", "spiky", "cloud"])
+    if shape == "ellipse":
+        cv2.ellipse(m, (cx, cy), (rx, ry), 0, 0, 360, 255, -1, cv2.LINE_AA)
+    elif shape == "round":
+        r = int(min(rx, ry) * rng.uniform(0.2, 0.6))
+        cv2.rectangle(m, (cx - rx + r, cy - ry), (cx + rx - r, cy + ry), 255, -1)
+        cv2.rectangle(m, (cx - rx, cy - ry + r), (cx + rx, cy + ry - r), 255, -1)
+        for sx in (-1, 1):
+            for sy in (-1, 1):
+                cv2.circle(m, (cx + sx * (rx - r), cy + sy * (ry - r)), r, 255, -1, cv2.LINE_AA)
+    elif shape == "spiky":
+        n = int(rng.integers(12, 28))
+        a = np.linspace(0, 2 * np.pi, 2 * n, endpoint=False)
+        rr = np.where(np.arange(2 * n) % 2 == 0, 1.25, 0.9) * rng.uniform(0.95, 1.05, 2 * n)
+        p = np.stack([cx + rx * rr * np.cos(a), cy + ry * rr * np.sin(a)], 1)
+        cv2.fillPoly(m, [p.astype(np.int32)], 255, cv2.LINE_AA)
+    else:
+        cv2.ellipse(m, (cx, cy), (rx, ry), 0, 0, 360, 255, -1, cv2.LINE_AA)
+        n = int(rng.integers(8, 16))
+        for a in np.linspace(0, 2 * np.pi, n, endpoint=False):
+            r = int(min(rx, ry) * rng.uniform(0.25, 0.4))
+            cv2.circle(m, (int(cx + rx * np.cos(a)), int(cy + ry * np.sin(a))), r, 255, -1, cv2.LINE_AA)
+    if shape != "spiky" and rng.random() < 0.8:  # tail
+        a = rng.uniform(0, 2 * np.pi)
+        base = np.array([cx + rx * 0.8 * np.cos(a), cy + ry * 0.8 * np.sin(a)])
+        tip = np.array([cx, cy]) + (np.array([np.cos(a), np.sin(a)]) * np.array([rx, ry]) * rng.uniform(1.3, 1.8))
+        nrm = np.array([-np.sin(a), np.cos(a)]) * min(rx, ry) * 0.25
+        cv2.fillPoly(m, [np.stack([base + nrm, base - nrm, tip]).astype(np.int32)], 255, cv2.LINE_AA)
+    return m
+
+
+def draw_bubble(img: np.ndarray, rng: Rng, cx: int, cy: int, rx: int, ry: int) -> None:
+    """Paint a white bubble with a black border onto a gray (H×W) or colour (H×W×3) image."""
+    h, w = img.shape[:2]
+    m = bubble_mask(h, w, rng, cx, cy, rx, ry).astype(np.float32) / 255
+    thick = int(rng.choice([1, 2, 2, 3, 4]))
+    border = cv2.dilate(m, np.ones((2 * thick + 1, 2 * thick + 1), np.uint8)) - m
+    fill = 1.0 if rng.random() < 0.9 else rng.uniform(0.85, 1.0)
+    if rng.random() < 0.05:  # borderless bubble
+        m, border = np.clip(m + border, 0, 1), np.zeros_like(m)
+    cover = np.clip(m + border, 0, 1)
+    if img.ndim == 3:
+        cover, m = cover[..., None], m[..., None]
+    img *= 1 - cover
+    img += m * fill
+
+
+# --------------------------------------------------------------------------- pages
+
+def _split_panels(rng: Rng, box: tuple[int, int, int, int], depth: int) -> list[tuple[int, int, int, int]]:
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    if depth <= 0 or (w < 180 and h < 180) or rng.random() < 0.25 * (3 - depth):
+        return [box]
+    gutter = int(rng.integers(6, 20))
+    if h >= w or rng.random() < 0.3:
+        cut = int(y0 + h * rng.uniform(0.3, 0.7))
+        return (_split_panels(rng, (x0, y0, x1, cut - gutter // 2), depth - 1)
+                + _split_panels(rng, (x0, cut + gutter // 2, x1, y1), depth - 1))
+    cut = int(x0 + w * rng.uniform(0.3, 0.7))
+    return (_split_panels(rng, (x0, y0, cut - gutter // 2, y1), depth - 1)
+            + _split_panels(rng, (cut + gutter // 2, y0, x1, y1), depth - 1))
+
+
+def _fill_panel(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int]) -> None:
+    x0, y0, x1, y1 = box
+    h, w = y1 - y0, x1 - x0
+    if h < 8 or w < 8:
+        return
+    view = img[y0:y1, x0:x1]
+    background = rng.choice(["paper", "tone", "tone", "gradtone", "linetone", "gradient", "black", "speed"],
+                            p=[0.3, 0.2, 0.1, 0.1, 0.05, 0.1, 0.05, 0.1])
+    if background == "tone":
+        view[:] = screentone(h, w, rng)
+    elif background == "gradtone":
+        view[:] = screentone(h, w, rng, gradient=True)
+    elif background == "linetone":
+        view[:] = line_tone(h, w, rng)
+    elif background == "gradient":
+        view[:] = gradient(h, w, rng)
+    elif background == "black":
+        view[:] = rng.uniform(0.0, 0.15)
+    elif background == "speed":
+        draw_speed_lines(view, rng, (0, 0, w, h))
+    # Toned shapes over the background: clothes, hair and shadows in real pages.
+    for _ in range(int(rng.integers(0, 4))):
+        m = np.zeros((h, w), np.uint8)
+        p = _pts(rng, int(rng.integers(3, 7)), 0, 0, w, h)
+        cv2.fillPoly(m, [cv2.convexHull(p.astype(np.int32))], 1)
+        tone = screentone(h, w, rng) if rng.random() < 0.7 else np.full((h, w), rng.uniform(0, 1), np.float32)
+        view[m > 0] = tone[m > 0]
+        cv2.polylines(view, [cv2.convexHull(p.astype(np.int32))], True, 0.0, int(rng.integers(1, 4)), cv2.LINE_AA)
+    draw_line_art(view, rng, (0, 0, w, h), int(rng.integers(2, 14)))
+    for _ in range(int(rng.integers(0, 3))):
+        draw_hatching(view, rng, (0, 0, w, h))
+
+
+def manga_page(h: int, w: int, rng: Rng) -> tuple[np.ndarray, list[Bubble]]:
+    """A black-and-white page with panels, tones, line art and empty bubbles."""
+    paper = rng.uniform(0.92, 1.0)
+    img = np.full((h, w), paper, np.float32)
+    margin = int(rng.integers(0, 40))
+    panels = _split_panels(rng, (margin, margin, w - margin, h - margin), depth=3)
+    bubbles: list[Bubble] = []
+    for box in panels:
+        _fill_panel(img, rng, box)
+        if rng.random() < 0.9:
+            x0, y0, x1, y1 = box
+            cv2.rectangle(img, (x0, y0), (x1 - 1, y1 - 1), 0.0, int(rng.integers(1, 5)))
+    for _ in range(int(rng.integers(1, 5))):
+        rx = int(rng.uniform(0.06, 0.2) * w)
+        ry = int(rx * rng.uniform(0.8, 2.0))
+        cx, cy = int(rng.integers(rx // 2, w - rx // 2)), int(rng.integers(ry // 2, h - ry // 2))
+        if rng.random() < 0.12:  # dark narration box
+            x0, y0, x1, y1 = max(0, cx - rx), max(0, cy - ry // 2), min(w, cx + rx), min(h, cy + ry // 2)
+            img[y0:y1, x0:x1] = rng.uniform(0.0, 0.12)
+            bubbles.append(Bubble(x0 + 4, y0 + 4, x1 - 4, y1 - 4, dark=True))
+            continue
+        if rng.random() < 0.2:  # rectangular caption box
+            x0, y0, x1, y1 = max(0, cx - rx), max(0, cy - ry // 2), min(w, cx + rx), min(h, cy + ry // 2)
+            img[y0:y1, x0:x1] = paper
+            cv2.rectangle(img, (x0, y0), (x1 - 1, y1 - 1), 0.0, int(rng.integers(1, 3)))
+            bubbles.append(Bubble(x0 + 5, y0 + 5, x1 - 5, y1 - 5))
+            continue
+        draw_bubble(img, rng, cx, cy, rx, ry)
+        bubbles.append(Bubble(cx - int(rx * 0.7), cy - int(ry * 0.7), cx + int(rx * 0.7), cy + int(ry * 0.7)))
+    return np.clip(img, 0, 1), bubbles
+
+
+@functools.lru_cache(maxsize=1)
+def _photos() -> tuple[np.ndarray, ...]:
+    """scikit-image's bundled colour photos (no download needed)."""
+    try:
+        from skimage import data
+    except ImportError:
+        return ()
+    names = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry",
+             "colorwheel", "retina", "cat", "logo"]
+    out = []
+    for n in names:
+        try:
+            im = getattr(data, n)()
+        except Exception:  # noqa: BLE001 - a missing optional sample is fine
+            continue
+        if im.ndim == 3 and im.shape[2] >= 3:
+            out.append(np.ascontiguousarray(im[..., :3]).astype(np.float32) / 255)
+    return tuple(out)
+
+
+def illustration(h: int, w: int, rng: Rng) -> np.ndarray:
+    """A flat-coloured scene with dark outlines and cel shading."""
+    top, bottom = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
+    t = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    img = np.broadcast_to(top * (1 - t) + bottom * t, (h, w, 3)).astype(np.float32).copy()
+    for _ in range(int(rng.integers(4, 14))):
+        color = tuple(float(c) for c in rng.uniform(0, 1, 3))
+        p = _pts(rng, int(rng.integers(3, 8)), -w // 4, -h // 4, w + w // 4, h + h // 4).astype(np.int32)
+        hull = cv2.convexHull(p)
+        if rng.random() < 0.4:
+            c = _pts(rng, 1, 0, 0, w, h)[0]
+            r = int(rng.integers(10, max(11, min(h, w) // 3)))
+            cv2.circle(img, (int(c[0]), int(c[1])), r, color, -1, cv2.LINE_AA)
+            cv2.circle(img, (int(c[0]), int(c[1])), r, (0.05, 0.05, 0.08), int(rng.integers(1, 4)), cv2.LINE_AA)
+        else:
+            cv2.fillPoly(img, [hull], color, cv2.LINE_AA)
+            if rng.random() < 0.5:  # cel shadow: darker copy of part of the shape
+                shade = tuple(c * 0.7 for c in color)
+                shifted = hull + rng.integers(-15, 15, 2).astype(np.int32)
+                m = np.zeros((h, w), np.uint8)
+                cv2.fillPoly(m, [hull], 1)
+                m2 = np.zeros((h, w), np.uint8)
+                cv2.fillPoly(m2, [shifted], 1)
+                img[(m > 0) & (m2 == 0)] = shade
+            cv2.polylines(img, [hull], True, (0.05, 0.05, 0.08), int(rng.integers(1, 4)), cv2.LINE_AA)
+    return np.clip(img, 0, 1)
+
+
+def colour_page(h: int, w: int, rng: Rng) -> tuple[np.ndarray, list[Bubble]]:
+    photos = _photos()
+    if photos and rng.random() < 0.5:
+        src = photos[int(rng.integers(len(photos)))]
+        sh, sw = src.shape[:2]
+        scale = max(h / sh, w / sw) * rng.uniform(1.0, 1.6)
+        src = cv2.resize(src, (int(sw * scale) + 1, int(sh * scale) + 1), interpolation=cv2.INTER_LINEAR)
+        y, x = int(rng.integers(0, src.shape[0] - h + 1)), int(rng.integers(0, src.shape[1] - w + 1))
+        img = src[y:y + h, x:x + w].copy()
+        if rng.random() < 0.5:
+            img = img[:, ::-1].copy()
+    else:
+        img = illustration(h, w, rng)
+    bubbles: list[Bubble] = []
+    for _ in range(int(rng.integers(0, 3))):
+        rx = int(rng.uniform(0.08, 0.22) * w)
+        ry = int(rx * rng.uniform(0.5, 1.2))
+        cx, cy = int(rng.integers(rx // 2, w - rx // 2)), int(rng.integers(ry // 2, h - ry // 2))
+        draw_bubble(img, rng, cx, cy, rx, ry)
+        bubbles.append(Bubble(cx - int(rx * 0.7), cy - int(ry * 0.7), cx + int(rx * 0.7), cy + int(ry * 0.7)))
+    return np.clip(img, 0, 1).astype(np.float32), bubbles

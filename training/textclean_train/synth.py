@@ -1,0 +1,154 @@
+"""Synthetic training pages: a text-free page, text layers over it, print-and-scan.
+
+``make_sample(seed, kind, split)`` is deterministic in its seed, so the
+validation and evaluation sets are fixed by their seed ranges alone.
+
+The label map has three values: 0 background, 1 text, 255 ignore. Text is
+where the text layer's alpha exceeds ``TEXT_ALPHA``, grown by one pixel,
+which is what a cleaner must repaint; the faint antialiased rim beyond that
+is "ignore", so neither loss nor metric argues about half-covered pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import corpus
+from .pages import Bubble, colour_page, manga_page
+from .text import SCRIPT_P, SCRIPTS, composite, pick_font, random_lines, random_size, render_block
+
+TEXT_ALPHA = 0.3
+SOFT_ALPHA = 0.02
+IGNORE = 255
+
+Rng = np.random.Generator
+
+
+@dataclass
+class Sample:
+    raw: np.ndarray  # H×W×3 uint8, the page with text
+    clean: np.ndarray  # H×W×3 uint8, the same page without text
+    label: np.ndarray  # H×W uint8: 0 background, 1 text, 255 ignore
+
+
+def labels_from_alpha(alpha: np.ndarray) -> np.ndarray:
+    text = cv2.dilate((alpha > TEXT_ALPHA).astype(np.uint8), np.ones((3, 3), np.uint8))
+    soft = cv2.dilate((alpha > SOFT_ALPHA).astype(np.uint8), np.ones((5, 5), np.uint8))
+    label = np.where(text > 0, 1, np.where(soft > 0, IGNORE, 0)).astype(np.uint8)
+    return label
+
+
+def _place_in_bubble(page: np.ndarray, bubble: Bubble, rng: Rng, split: str, alpha: np.ndarray) -> None:
+    bw, bh = bubble.x1 - bubble.x0, bubble.y1 - bubble.y0
+    if bw < 12 or bh < 12:
+        return
+    script = str(rng.choice(SCRIPTS, p=SCRIPT_P))
+    vertical = script == "ja" and rng.random() < 0.85 or script == "zh" and rng.random() < 0.4
+    size = min(random_size(rng, 10, 64), int(min(bw, bh) * 0.9))
+    if size < 8:
+        return
+    lines = random_lines(rng, script, size, bw, bh, vertical)
+    block = render_block(lines, pick_font(rng, script, split), size, vertical, 0, 0, rng)
+    ink = (1.0, 1.0, 1.0) if bubble.dark else (0.0, 0.0, 0.0)
+    if not bubble.dark and rng.random() < 0.1:
+        ink = tuple([rng.uniform(0.0, 0.4)] * 3)
+    h, w = block.fill.shape
+    x = bubble.x0 + (bw - w) // 2 + int(rng.integers(-4, 5))
+    y = bubble.y0 + (bh - h) // 2 + int(rng.integers(-4, 5))
+    np.maximum(alpha, composite(page, block, x, y, ink, ink, ink), out=alpha)
+
+
+def _place_free(page: np.ndarray, rng: Rng, split: str, alpha: np.ndarray, sfx: bool, colour: bool) -> None:
+    ph, pw = page.shape[:2]
+    script = str(rng.choice(SCRIPTS, p=SCRIPT_P))
+    if sfx:
+        size = random_size(rng, 28, 150)
+        vertical = script == "ja" and rng.random() < 0.5
+        text = corpus.sfx(rng, script)
+        lines = [text] if not vertical else [text[:6]]
+        stroke = int(rng.choice([0, 0, max(1, size // 14), max(2, size // 8)]))
+        angle = float(rng.uniform(-35, 35))
+        font = pick_font(rng, script, split, bold=True)
+    else:
+        size = random_size(rng, 10, 72)
+        vertical = script == "ja" and rng.random() < 0.6
+        lines = random_lines(rng, script, size, pw * 0.5, ph * 0.4, vertical)
+        stroke = int(rng.choice([0, 0, 1, 2, max(1, size // 10)]))
+        angle = float(rng.uniform(-20, 20)) if rng.random() < 0.3 else 0.0
+        font = pick_font(rng, script, split)
+    shadow = int(rng.integers(1, max(2, size // 12) + 1)) if rng.random() < 0.15 else 0
+    block = render_block(lines, font, size, vertical, stroke, shadow, rng, angle)
+    h, w = block.fill.shape
+    x = int(rng.integers(-w // 4, max(1, pw - 3 * w // 4)))
+    y = int(rng.integers(-h // 4, max(1, ph - 3 * h // 4)))
+    if colour:
+        fill = tuple(rng.uniform(0, 1, 3)) if rng.random() < 0.5 else ((1.0, 1.0, 1.0) if rng.random() < 0.5
+                                                                         else (0.0, 0.0, 0.0))
+    else:
+        fill = (0.0, 0.0, 0.0) if rng.random() < 0.6 else (1.0, 1.0, 1.0)
+    # An outline contrasts with the fill: white stroke on dark text and the reverse.
+    outline = tuple(1.0 - round(float(np.mean(fill))) for _ in range(3))
+    shadow_color = (0.0, 0.0, 0.0) if np.mean(fill) > 0.5 else (0.5, 0.5, 0.5)
+    if stroke == 0 and not colour:
+        # Plain text must stand out from what is under it, or nobody could read it either.
+        under = page[max(0, y):max(0, y) + h, max(0, x):max(0, x) + w]
+        if under.size and abs(float(under.mean()) - float(np.mean(fill))) < 0.35:
+            fill = tuple(1.0 - c for c in fill)
+    np.maximum(alpha, composite(page, block, x, y, fill, outline, shadow_color), out=alpha)
+
+
+def degrade(raw: np.ndarray, clean: np.ndarray, alpha: np.ndarray, rng: Rng
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Print and scan: scale change, slight blur, noise and JPEG, the same for both pages."""
+    if rng.random() < 0.5:
+        s = float(rng.uniform(0.6, 1.3))
+        h, w = raw.shape[:2]
+        size = (max(8, int(w * s)), max(8, int(h * s)))
+        interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+        raw, clean = cv2.resize(raw, size, interpolation=interp), cv2.resize(clean, size, interpolation=interp)
+        alpha = cv2.resize(alpha, size, interpolation=interp)
+    if rng.random() < 0.4:
+        sigma = float(rng.uniform(0.3, 1.0))
+        raw, clean = cv2.GaussianBlur(raw, (0, 0), sigma), cv2.GaussianBlur(clean, (0, 0), sigma)
+    if rng.random() < 0.5:
+        noise = rng.normal(0, rng.uniform(0.005, 0.04), raw.shape).astype(np.float32)
+        raw, clean = raw + noise, clean + noise
+    raw8 = (np.clip(raw, 0, 1) * 255 + 0.5).astype(np.uint8)
+    clean8 = (np.clip(clean, 0, 1) * 255 + 0.5).astype(np.uint8)
+    if rng.random() < 0.5:
+        q = int(rng.integers(35, 96))
+        raw8 = cv2.imdecode(cv2.imencode(".jpg", raw8, [cv2.IMWRITE_JPEG_QUALITY, q])[1], cv2.IMREAD_UNCHANGED)
+        clean8 = cv2.imdecode(cv2.imencode(".jpg", clean8, [cv2.IMWRITE_JPEG_QUALITY, q])[1], cv2.IMREAD_UNCHANGED)
+    return raw8, clean8, alpha
+
+
+def make_sample(seed: int, kind: str = "manga", split: str = "train",
+                size: tuple[int, int] | None = None) -> Sample:
+    """One page. ``kind``: "manga" or "colour". ``size``: (height, width)."""
+    rng = np.random.default_rng(seed)
+    if kind == "manga":
+        h, w = size or (int(rng.integers(900, 1300)), int(rng.integers(640, 920)))
+        gray, bubbles = manga_page(h, w, rng)
+        page = np.repeat(gray[..., None], 3, axis=2)
+    else:
+        h, w = size or (int(rng.integers(480, 760)), int(rng.integers(640, 1000)))
+        page, bubbles = colour_page(h, w, rng)
+    clean = page.copy()
+    alpha = np.zeros((h, w), np.float32)
+    for b in bubbles:
+        if rng.random() < 0.9:
+            _place_in_bubble(page, b, rng, split, alpha)
+    for _ in range(int(rng.integers(0, 3))):
+        _place_free(page, rng, split, alpha, sfx=True, colour=kind != "manga")
+    for _ in range(int(rng.integers(0 if bubbles else 1, 4))):
+        _place_free(page, rng, split, alpha, sfx=False, colour=kind != "manga")
+    if kind == "manga" and rng.random() < 0.2:  # yellowed paper scan
+        tint = np.array([1.0, rng.uniform(0.94, 1.0), rng.uniform(0.85, 0.97)], np.float32)
+        page, clean = page * tint, clean * tint
+    raw8, clean8, alpha = degrade(page, clean, alpha, rng)
+    if raw8.ndim == 2:
+        raw8, clean8 = np.repeat(raw8[..., None], 3, 2), np.repeat(clean8[..., None], 3, 2)
+    return Sample(raw8, clean8, labels_from_alpha(alpha))
