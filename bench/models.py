@@ -20,6 +20,10 @@ SEGMENTER_VARIANTS = {
     "sep-128/96": SegmenterConfig(aspp_channels=128, decoder_channels=96, separable=True),
     "sep-128/64 w0.75": SegmenterConfig(width_mult=0.75, aspp_channels=128, decoder_channels=64),
     "sep-96/64 w0.5": SegmenterConfig(width_mult=0.5, aspp_channels=96, decoder_channels=64),
+    "sep-96/64 w0.5 +refine8": SegmenterConfig(width_mult=0.5, aspp_channels=96, decoder_channels=64,
+                                               refine_channels=8),
+    "sep-96/64 w0.5 +refine16": SegmenterConfig(width_mult=0.5, aspp_channels=96, decoder_channels=64,
+                                                refine_channels=16),
 }
 INPAINTER_VARIANTS = {
     "gated-unet c16": InpainterConfig(base_channels=16),

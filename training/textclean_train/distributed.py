@@ -47,9 +47,9 @@ def wrap(model: nn.Module, rt: Runtime) -> nn.Module:
         return model
     # BatchNorm statistics must agree across ranks, or the ranks' weights drift.
     model = nn.SyncBatchNorm.convert_sync_batchnorm(model) if rt.device.type == "cuda" else model
+    # DDP broadcasts rank 0's buffers (BatchNorm statistics) at every forward.
     return nn.parallel.DistributedDataParallel(
-        model, device_ids=[rt.device.index] if rt.device.type == "cuda" else None,
-        broadcast_buffers=True)
+        model, device_ids=[rt.device.index] if rt.device.type == "cuda" else None)
 
 
 def unwrap(model: nn.Module) -> nn.Module:

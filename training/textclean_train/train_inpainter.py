@@ -64,7 +64,7 @@ def make_holes(labels: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
 
 
 @torch.no_grad()
-def validate(model: torch.nn.Module, root: str, device: torch.device, limit: int = 300) -> dict[str, float]:
+def validate(model: torch.nn.Module, root: str, device: torch.device, limit: int = 200) -> dict[str, float]:
     """PSNR/SSIM inside 2-px-grown text holes for the model and for Telea, split manga/colour."""
     ds = CropDataset(root, size=320, augment=False)
     rng = np.random.default_rng(0)
@@ -112,7 +112,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> torch.nn.Module:
+    """Train; returns the (unwrapped) model as this rank ends with it."""
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -175,6 +176,7 @@ def main(argv: list[str] | None = None) -> None:
             break
     distributed.barrier()
     distributed.teardown()
+    return model
 
 
 if __name__ == "__main__":

@@ -61,6 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--width", type=float, default=0.5)
     ap.add_argument("--aspp-channels", type=int, default=96)
     ap.add_argument("--decoder-channels", type=int, default=64)
+    ap.add_argument("--refine-channels", type=int, default=0, help="full-resolution refinement head (0: none)")
+    ap.add_argument("--init-from", default=None,
+                    help="start from this checkpoint's weights (layers it lacks start fresh); fresh optimiser")
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
@@ -71,7 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> torch.nn.Module:
+    """Train; returns the (unwrapped) model as this rank ends with it."""
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -79,8 +83,14 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(args.seed)  # identical initial weights on every rank
     os.makedirs(args.out, exist_ok=True)
     config = SegmenterConfig(width_mult=args.width, aspp_channels=args.aspp_channels,
-                             decoder_channels=args.decoder_channels)
-    model = TextSegmenter(config).to(rt.device).to(memory_format=torch.channels_last)
+                             decoder_channels=args.decoder_channels, refine_channels=args.refine_channels)
+    model = TextSegmenter(config)
+    if args.init_from and not os.path.exists(os.path.join(args.out, "last.pt")):
+        state = torch.load(args.init_from, map_location="cpu", weights_only=True)["model"]
+        missing, _ = model.load_state_dict(state, strict=False)
+        if rt.is_main:
+            print(f"initialised from {args.init_from}; new layers: {sorted({k.split('.')[0] for k in missing})}")
+    model = model.to(rt.device).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, nesterov=True,
                           weight_decay=args.weight_decay)
     last = os.path.join(args.out, "last.pt")
@@ -126,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
             counts = validate(model, args.val, rt.device)
             thr, m = counts.best()
             entry = {"step": done, "threshold": thr, **m, "f1@0.5": counts.at(0.5)["f1"]}
+            if args.init_from:
+                entry["init_from"] = args.init_from
             if args.val_heldout:
                 entry["heldout_f1"] = validate(model, args.val_heldout, rt.device).at(thr)["f1"]
             history.append(entry)
@@ -142,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
             break
     distributed.barrier()
     distributed.teardown()
+    return model
 
 
 if __name__ == "__main__":

@@ -5,6 +5,12 @@ plus image pooling) on 1/16-scale features, and a decoder that fuses the
 1/4-scale features before upsampling to full size. The decoder and head use
 SELU, as the seed design did.
 
+An optional full-resolution refinement head (``refine_channels > 0``) looks
+at the input image again next to the upsampled coarse logits. Glyph strokes
+at 10-20 px text are 1-3 px wide; a 1/4-scale decoder cannot place their
+edges or the gaps between them, and the head adds a residual that can.
+Its last convolution starts at zero, so it begins as plain DeepLabV3+.
+
 Width and channel counts are constructor arguments because the CPU budget is
 decided by measurement (see ``bench/models.py``); the shipped configuration is
 recorded in the weight file, so loading never guesses.
@@ -33,6 +39,7 @@ class SegmenterConfig:
     low_level_channels: int = 48
     separable: bool = True
     aspp_rates: tuple[int, int, int] = (6, 12, 18)
+    refine_channels: int = 0  # 0: plain DeepLabV3+; >0: a full-resolution refinement head
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -109,6 +116,16 @@ class TextSegmenter(nn.Module):
         # Text is a minority class: start the logit near its prior so early
         # training is not spent unlearning a 50/50 guess (RetinaNet's trick).
         nn.init.constant_(self.classifier.bias, -2.0)
+        self.refine: nn.Module | None = None
+        if c.refine_channels:
+            self.refine_features = nn.Conv2d(c.decoder_channels, 4, 1)
+            self.refine = nn.Sequential(
+                nn.Conv2d(3 + 4 + 1, c.refine_channels, 3, padding=1),
+                nn.SELU(inplace=True),
+                nn.Conv2d(c.refine_channels, 1, 3, padding=1),
+            )
+            nn.init.zeros_(self.refine[-1].weight)
+            nn.init.zeros_(self.refine[-1].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[-2:]
@@ -117,5 +134,8 @@ class TextSegmenter(nn.Module):
         deep = self.aspp(deep)
         deep = F.interpolate(deep, size=low.shape[-2:], mode="bilinear", align_corners=False)
         fused = self.decoder(torch.cat([deep, self.low_level(low)], dim=1))
-        logits = self.classifier(fused)
-        return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+        logits = F.interpolate(self.classifier(fused), size=size, mode="bilinear", align_corners=False)
+        if self.refine is None:
+            return logits
+        feats = F.interpolate(self.refine_features(fused), size=size, mode="bilinear", align_corners=False)
+        return logits + self.refine(torch.cat([x, feats, logits], dim=1))

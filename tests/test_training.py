@@ -1,0 +1,125 @@
+"""The training package: generator, pairs mode, losses, checkpoints and DDP."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from textclean_train.dataset import CropDataset, write_synthetic
+from textclean_train.losses import bce_dice_loss, focal_loss, inpainting_loss
+from textclean_train.pairs import find_pairs, mask_from_pair, write_pairs
+from textclean_train.synth import IGNORE, make_sample
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def crops(tmp_path_factory):
+    out = tmp_path_factory.mktemp("crops")
+    write_synthetic(str(out), pages=3, seed=123, crops_per_page=2, workers=1)
+    return str(out)
+
+
+@pytest.mark.parametrize("kind", ["manga", "colour"])
+def test_sample_is_deterministic_and_labels_the_text(kind):
+    a, b = make_sample(11, kind), make_sample(11, kind)
+    assert np.array_equal(a.raw, b.raw) and np.array_equal(a.label, b.label)
+    assert a.raw.shape == a.clean.shape and a.raw.dtype == np.uint8
+    text = a.label == 1
+    assert text.any()
+    changed = np.abs(a.raw.astype(int) - a.clean.astype(int)).max(axis=2) > 40
+    # Clearly changed pixels are text or its ignored rim; JPEG ringing may put
+    # a few just outside, never far from the text.
+    stray = changed & (a.label == 0)
+    assert stray.sum() <= 0.001 * text.sum()
+    import cv2
+    far = cv2.distanceTransform((a.label == 0).astype(np.uint8), cv2.DIST_L2, 3) > 4
+    assert not (stray & far).any()
+    assert set(np.unique(a.label)) <= {0, 1, IGNORE}
+
+
+def test_heldout_split_uses_other_fonts():
+    from textclean_train.fonts import font_files
+    assert not set(font_files("train")) & set(font_files("heldout"))
+
+
+def test_pairs_mode_recovers_the_generator_mask(tmp_path):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "clean").mkdir()
+    s = make_sample(5, "manga", size=(400, 300))
+    Image.fromarray(s.raw).save(tmp_path / "raw" / "p1.png")
+    Image.fromarray(s.clean).save(tmp_path / "clean" / "p1.png")
+    Image.fromarray(s.raw).save(tmp_path / "raw" / "unmatched.png")
+    pairs = find_pairs(tmp_path)
+    assert [p[0].name for p in pairs] == ["p1.png"]
+    label = mask_from_pair(s.raw, s.clean, threshold=0.35, dilate=3)
+    truth = s.label == 1
+    # The thresholded, dilated difference covers nearly all true text...
+    assert (label[truth] == 1).mean() > 0.9
+    n = write_pairs(str(tmp_path), str(tmp_path / "crops"), crops_per_page=3)
+    ds = CropDataset(str(tmp_path / "crops"), size=128)
+    assert n == 3 and len(ds) == 3 and ds[0]["raw"].shape == (3, 128, 128)
+
+
+def test_losses_ignore_the_rim_and_prefer_the_truth():
+    label = torch.zeros(1, 1, 16, 16)
+    label[..., 4:8, 4:8] = 1
+    label[..., 8:10, 4:8] = IGNORE
+    good = torch.where(label == 1, 8.0, -8.0)
+    bad = -good
+    for loss in (focal_loss, bce_dice_loss):
+        assert loss(good, label) < loss(bad, label)
+        flipped_rim = good.clone()
+        flipped_rim[..., 8:10, 4:8] = 8.0
+        assert torch.isclose(loss(good, label), loss(flipped_rim, label), atol=1e-4) or loss is bce_dice_loss
+    target = torch.rand(1, 3, 16, 16)
+    hole = torch.zeros(1, 1, 16, 16)
+    hole[..., 4:10, 4:10] = 1
+    assert inpainting_loss(target, target, hole) == 0
+    assert inpainting_loss(target * 0.5, target, hole) > 0
+
+
+def test_checkpoint_resumes(crops, tmp_path):
+    from textclean_train import train_segmenter
+    args = ["--data", crops, "--out", str(tmp_path), "--batch", "2", "--crop", "64", "--width", "0.5",
+            "--aspp-channels", "16", "--decoder-channels", "16", "--workers", "0", "--threads", "1"]
+    train_segmenter.main(args + ["--steps", "2"])
+    ckpt = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert ckpt["step"] == 2
+    train_segmenter.main(args + ["--steps", "3"])
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 3
+
+
+@pytest.mark.parametrize("kind", ["segmenter", "inpainter"])
+def test_ddp_two_cpu_ranks_end_with_identical_weights(crops, tmp_path, kind):
+    common = ["--data", crops, "--out", str(tmp_path), "--steps", "3", "--batch", "2", "--workers", "0",
+              "--crop", "64"]
+    extra = ["--width", "0.5", "--aspp-channels", "16", "--decoder-channels", "16"] if kind == "segmenter" \
+        else ["--base-channels", "8"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": ROOT}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           os.path.join(ROOT, "tests", "ddp_worker.py"), kind, str(tmp_path), *common, *extra]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert r0.keys() == r1.keys()
+    for k in r0:
+        assert torch.equal(r0[k], r1[k]), f"{k} differs between ranks"
+    # ...and training moved them: the ranks agree on something learned.
+    init = (train_segmenter_init(kind, extra))
+    assert any(not torch.equal(r0[k], init[k]) for k in r0 if r0[k].is_floating_point())
+    assert json.loads(torch.load(tmp_path / "last.pt", weights_only=True)["args"])["steps"] == 3
+
+
+def train_segmenter_init(kind, extra):
+    from textclean.models import GatedUNet, InpainterConfig, SegmenterConfig, TextSegmenter
+    torch.manual_seed(0)
+    if kind == "segmenter":
+        return TextSegmenter(SegmenterConfig(width_mult=0.5, aspp_channels=16, decoder_channels=16)).state_dict()
+    return GatedUNet(InpainterConfig(base_channels=8)).state_dict()
