@@ -4,7 +4,6 @@ import os
 import sys
 
 import torch
-
 from textclean_train import train_inpainter, train_segmenter
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-
 from textclean_train.dataset import CropDataset, write_synthetic
 from textclean_train.losses import bce_dice_loss, focal_loss, inpainting_loss
 from textclean_train.pairs import find_pairs, mask_from_pair, write_pairs

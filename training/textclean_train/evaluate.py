@@ -12,7 +12,6 @@ import argparse
 import json
 
 import torch
-
 from textclean.models import GatedUNet, InpainterConfig, SegmenterConfig, TextSegmenter
 from textclean.weights import FORMAT, load
 

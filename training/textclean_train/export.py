@@ -17,7 +17,6 @@ import platform
 from pathlib import Path
 
 import torch
-
 from textclean.weights import WEIGHTS_DIR, save
 
 from .evaluate import evaluate_inpainter, evaluate_segmenter, load_model
@@ -35,15 +34,21 @@ def _hardware() -> str:
     return f"{os.cpu_count()} × {cpu}, no GPU, torch {torch.__version__}"
 
 
-def _checkpoint_facts(path: str) -> dict:
+def _checkpoint_facts(path: str, module: str) -> dict:
+    """Steps, wall time and commands of a checkpoint and of any run it was initialised from."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     args = json.loads(ckpt.get("args", "{}"))
-    return {"step": int(ckpt["step"]), "wall_s": float(ckpt.get("wall_s", 0.0)), "args": args,
-            "history": json.loads(ckpt.get("history", "[]")), "config": ckpt["config"], "loss": ckpt.get("loss")}
+    stages = [{"command": _command(module, args), "steps": int(ckpt["step"]), "wall_s": float(ckpt.get("wall_s", 0))}]
+    parent = args.get("init_from")
+    if parent and os.path.exists(parent):
+        stages = _checkpoint_facts(parent, module)["stages"] + stages
+    return {"stages": stages, "step": sum(st["steps"] for st in stages),
+            "wall_s": sum(st["wall_s"] for st in stages), "config": ckpt["config"], "loss": ckpt.get("loss")}
 
 
 def _command(module: str, args: dict) -> str:
-    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in args.items() if v not in (None, False, 0) or k == "seed")
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in args.items()
+                     if v not in (None, False, 0) or k == "seed")
     return f"python -m textclean_train.{module} {flags}"
 
 
@@ -52,7 +57,7 @@ def export(segmenter_ckpt: str, inpainter_ckpt: str, val: str, heldout: str | No
     os.makedirs(out, exist_ok=True)
     card: dict = {"hardware": _hardware(), "data": data_recipe}
     for kind, ckpt_path in (("segmenter", segmenter_ckpt), ("inpainter", inpainter_ckpt)):
-        facts = _checkpoint_facts(ckpt_path)
+        facts = _checkpoint_facts(ckpt_path, f"train_{kind}")
         model, _ = load_model(kind, ckpt_path)
         if kind == "segmenter":
             figures = evaluate_segmenter(model, val, heldout)
@@ -60,10 +65,11 @@ def export(segmenter_ckpt: str, inpainter_ckpt: str, val: str, heldout: str | No
             figures = evaluate_inpainter(model, val)
         params = sum(p.numel() for p in model.parameters())
         meta = {"figures": figures, "step": facts["step"], "wall_s": facts["wall_s"], "params": params,
-                "command": _command(f"train_{kind}", facts["args"]), "hardware": card["hardware"]}
+                "commands": [st["command"] for st in facts["stages"]], "hardware": card["hardware"]}
         if kind == "segmenter":
             meta["threshold"] = figures["threshold"]
-            meta["summary"] = f"F1 {figures['val_f1']:.3f} (held-out fonts {figures.get('heldout_f1', float('nan')):.3f})"
+            held = figures.get("heldout_f1", float("nan"))
+            meta["summary"] = f"F1 {figures['val_f1']:.3f} (held-out fonts {held:.3f})"
         else:
             meta["summary"] = (f"manga hole PSNR {figures.get('manga_model_psnr', float('nan')):.2f} dB "
                                f"(Telea {figures.get('manga_telea_psnr', float('nan')):.2f})")
@@ -98,18 +104,18 @@ def model_card(card: dict) -> str:
         f"- Parameters: {s['params']:,}; file {mb(s['bytes'])} (fp16).",
         f"- Loss: {s['loss']}; optimiser SGD with Nesterov momentum.",
         f"- Steps: {s['step']}; wall time {s['wall_s'] / 60:.0f} min.",
-        f"- Command: `{s['command']}`",
+        "- Commands, in order (a later one starts from the earlier one's weights):",
+        *[f"  - `{c}`" for c in s["commands"]],
         "",
         "Validation (fixed synthetic set never trained on; label 255 rims ignored):",
         "",
-        "| set | threshold | precision | recall | F1 | IoU |",
-        "| --- | --- | --- | --- | --- | --- |",
-        f"| training fonts | {sf['threshold']} | {sf['val_precision']:.3f} | {sf['val_recall']:.3f} | "
-        f"{sf['val_f1']:.3f} | {sf['val_iou']:.3f} |",
+        "| set | threshold | precision | recall | F1 | IoU | F1, 3 px tolerance |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    if "heldout_f1" in sf:
-        lines.append(f"| held-out fonts | {sf['threshold']} | {sf['heldout_precision']:.3f} | "
-                     f"{sf['heldout_recall']:.3f} | {sf['heldout_f1']:.3f} | {sf['heldout_iou']:.3f} |")
+    for name, key in (("training fonts", "val"), ("held-out fonts", "heldout")):
+        if f"{key}_f1" in sf:
+            lines.append(f"| {name} | {sf['threshold']} | {sf[f'{key}_precision']:.3f} | {sf[f'{key}_recall']:.3f} | "
+                         f"{sf[f'{key}_f1']:.3f} | {sf[f'{key}_iou']:.3f} | {sf[f'{key}_tolerant_f1']:.3f} |")
     lines += [
         "",
         "## Inpainter: UNet of gated convolutions",
@@ -119,7 +125,7 @@ def model_card(card: dict) -> str:
         f"- Parameters: {i['params']:,}; file {mb(i['bytes'])} (fp16).",
         "- Loss: hole-weighted L1 plus an L1 on image gradients; Adam.",
         f"- Steps: {i['step']}; wall time {i['wall_s'] / 60:.0f} min.",
-        f"- Command: `{i['command']}`",
+        *[f"- Command: `{c}`" for c in i["commands"]],
         "",
         "Validation: text holes (true text mask grown by 2 px) on the same fixed set, the network alone",
         "(no flat fill), against OpenCV Telea on the same holes:",

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from textclean.imagefiles import EXTENSIONS, read_image
 from textclean.pixels import to_u8_rgb
 
