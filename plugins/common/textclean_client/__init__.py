@@ -21,8 +21,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable
 
 __all__ = ["Image", "Client", "connect", "TextcleanError", "DaemonNotRunning", "ConnectionLost", "Timeout",
            "DaemonError", "DEFAULT_ENDPOINT", "START_HINT"]
