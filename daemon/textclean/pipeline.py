@@ -240,6 +240,8 @@ class Pipeline:
             write_color(out, ys + cy0, xs + cx0, from_unit_rgb(rgb[ys, xs], image))
             if progress:
                 progress((i + 1) / len(boxes), "inpaint")
+        if progress and not boxes:
+            progress(1.0, "inpaint")
         return out
 
     def remove_text(self, image: np.ndarray, region: np.ndarray | None = None, params: MaskParams | None = None,
