@@ -371,23 +371,23 @@ class Server:
         flat_fill = params.pop("flat_fill", True)
         mask_params = MaskParams.from_dict(params)
         cancel = job.cancel.is_set
-        frames: list[bytes] = []
-        fields: dict = {}
-        if req.op in ("segment", "remove_text"):
-            if req.op == "segment":
-                mask = self.pipeline.segment(arrays["image"], arrays.get("region"), mask_params, progress, cancel)
-                cleaned = None
-            else:
-                mask, cleaned = self.pipeline.remove_text(arrays["image"], arrays.get("region"), mask_params,
-                                                          flat_fill, progress, cancel)
-            spec, data = protocol.encode_image(mask, "GRAY", "u8")
-            fields["mask"] = spec.to_dict()
-            frames.append(data)
+        mask = cleaned = None
+        t_compute = time.perf_counter()
+        if req.op == "segment":
+            mask = self.pipeline.segment(arrays["image"], arrays.get("region"), mask_params, progress, cancel)
+        elif req.op == "remove_text":
+            mask, cleaned = self.pipeline.remove_text(arrays["image"], arrays.get("region"), mask_params, flat_fill,
+                                                      progress, cancel)
         else:
             cleaned = self.pipeline.inpaint(arrays["image"], arrays["mask"], flat_fill, progress, cancel)
-        if cleaned is not None:
-            spec, data = protocol.encode_image(cleaned, image_spec.layout, image_spec.depth)
-            fields["image"] = spec.to_dict()
-            frames.append(data)
+        # Pipeline time alone, so clients can tell transfer and codec overhead from the work.
+        fields: dict = {"compute_ms": round(1000 * (time.perf_counter() - t_compute), 1)}
+        frames: list[bytes] = []
+        for name, array, layout, depth in (("mask", mask, "GRAY", "u8"),
+                                           ("image", cleaned, image_spec.layout, image_spec.depth)):
+            if array is not None:
+                spec, data = protocol.encode_image(array, layout, depth)
+                fields[name] = spec.to_dict()
+                frames.append(data)
         fields["elapsed_ms"] = round(1000 * (time.perf_counter() - t0), 1)
         return protocol.ok_reply(req.id, req.op, **fields), tuple(frames)
