@@ -97,6 +97,13 @@ def test_tiled_segmentation_matches_untiled(runner):
     assert np.mean(diff > 32) < 0.01
 
 
+@pytest.mark.parametrize("h,w", [(300, 90), (90, 300), (70, 75), (500, 130)])
+def test_pages_with_a_side_shorter_than_a_tile(runner, h, w):
+    p = Pipeline(runner, PipelineConfig(tile=128, margin=16))
+    prob, k = p.probabilities(page(h, w))
+    assert prob.shape == (h, w) and k == 1
+
+
 def test_working_scale_shrinks_big_pages(runner):
     p = Pipeline(runner, PipelineConfig(max_working_side=128))
     image = page(300, 200)

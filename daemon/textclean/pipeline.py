@@ -113,8 +113,8 @@ class Pipeline:
             region_k = _shrink((_as_mask(region, (h, w), "region") > 0).astype(np.uint8) * 255, k,
                                lambda a: a) > 0
         th, tw = min(self.config.tile, _ceil16(hk)), min(self.config.tile, _ceil16(wk))
-        if hk < th or wk < tw:  # small page: one padded tile
-            work = cv2.copyMakeBorder(work, 0, th - hk, 0, tw - wk, cv2.BORDER_REPLICATE)
+        if hk < th or wk < tw:  # a side shorter than a tile: pad it to one tile
+            work = cv2.copyMakeBorder(work, 0, max(0, th - hk), 0, max(0, tw - wk), cv2.BORDER_REPLICATE)
         ph, pw = work.shape[:2]
         prob = np.zeros((ph, pw), np.uint8)
         margin = self.config.margin
