@@ -143,3 +143,12 @@ def test_mask_postprocessing_steps():
     assert m[10, 10] == 255
     drop_specks(m, 4)
     assert m[30, 30] == 0 and m[6, 6] == 255
+
+
+def test_gray_pages_get_gray_inpainting(pipeline, rgb_page):
+    gray = np.repeat(rgb_page.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
+    mask = np.zeros(gray.shape[:2], np.uint8)
+    mask[130:160, 30:80] = 255  # textured: goes to the network
+    out = pipeline.inpaint(gray, mask)
+    hole = out[mask > 0].astype(int)
+    assert (hole.max(axis=1) - hole.min(axis=1)).max() <= 1

@@ -203,6 +203,7 @@ class Pipeline:
         return remaining
 
     def _model_fill(self, rgb: np.ndarray, hole: np.ndarray) -> None:
+        """Paint ``hole`` in ``rgb`` (in place) with the network, at a bounded working size."""
         h, w = hole.shape
         s = min(1.0, self.config.inpaint_max_side / max(h, w))
         if s < 1.0:
@@ -212,6 +213,11 @@ class Pipeline:
             pred = cv2.resize(self.runner.inpaint(small, small_hole), (w, h), interpolation=cv2.INTER_LINEAR)
         else:
             pred = self.runner.inpaint(rgb, hole)
+        known = rgb[~hole]
+        if known.size and float(np.abs(known - known.mean(axis=1, keepdims=True)).max()) <= 2.5 / 255:
+            # A black-and-white page stays black and white: the network's three
+            # channels can drift apart, and a tinted patch on a gray page shows.
+            pred = np.repeat(pred.mean(axis=2, keepdims=True), 3, axis=2)
         rgb[hole] = pred[hole]
 
     def inpaint(self, image: np.ndarray, mask: np.ndarray, flat_fill: bool = True,
