@@ -1,0 +1,178 @@
+"""The Krita plugin inside the real Krita 5.2.9 (kritarunner, offscreen), against the real daemon."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .editors import harness
+from .test_gimp import PAGE_SEED, check_selection
+
+pytestmark = [pytest.mark.editors, pytest.mark.skipif(harness.unavailable_reason() is not None,
+                                                      reason=str(harness.unavailable_reason()))]
+HOME = "/tmp/krita-home"
+
+
+@pytest.fixture(scope="module")
+def truth():
+    from textclean_train.synth import make_sample
+
+    return make_sample(PAGE_SEED, "manga", "heldout")
+
+
+@pytest.fixture(scope="module")
+def root():
+    harness.ensure_root()
+    with harness.mounted():
+        yield harness.ROOT
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    d = harness.Daemon(tmp_path_factory.mktemp("state"))
+    d.start()
+    yield d
+    d.stop()
+
+
+@pytest.fixture(scope="module")
+def installed(root, tmp_path_factory):
+    home = root / HOME.lstrip("/")
+    shutil.rmtree(home, ignore_errors=True)
+    resources = home / ".local" / "share" / "krita"
+    kritarc = home / ".config" / "kritarc"
+    harness.install_plugin("krita", resources, tmp_path_factory.mktemp("zip"), kritarc)
+    assert (resources / "pykrita" / "textclean.desktop").exists()
+    assert "enable_textclean=true" in kritarc.read_text()
+    return resources / "pykrita"
+
+
+def encode(rgb: np.ndarray, model: str, depth: str) -> bytes:
+    """Pixels as Krita's pixelData holds them: integer RGBA is B, G, R, A."""
+    alpha = np.full(rgb.shape[:2] + (1,), 255, np.uint8)
+    if model == "GRAYA":
+        a = np.concatenate([rgb[..., :1], alpha], axis=2)
+    elif depth in ("U8", "U16"):
+        a = np.concatenate([rgb[..., ::-1], alpha], axis=2)
+    else:
+        a = np.concatenate([rgb, alpha], axis=2)
+    if depth == "U16":
+        return (a.astype(np.uint16) * 257).astype("<u2").tobytes()
+    if depth in ("F16", "F32"):
+        return (a / 255.0).astype("<f2" if depth == "F16" else "<f4").tobytes()
+    if depth == "U8":
+        return a.tobytes()
+    return (a.astype(np.float32) / 255).astype("<f4").tobytes()
+
+
+def decode(data: bytes, h: int, w: int, model: str, depth: str) -> np.ndarray:
+    """Back to RGB (or gray) floats in 0..255 for comparisons."""
+    dtype = {"U8": "<u1", "U16": "<u2", "F16": "<f2", "F32": "<f4"}[depth]
+    scale = {"U8": 1.0, "U16": 1 / 257, "F16": 255.0, "F32": 255.0}[depth]
+    a = np.frombuffer(data, dtype).reshape(h, w, 2 if model == "GRAYA" else 4).astype(float) * scale
+    if model == "GRAYA":
+        return a[..., :1]
+    return a[..., [2, 1, 0]] if depth in ("U8", "U16") else a[..., :3]
+
+
+def run_krita(root: Path, pykrita: Path, truth, scenario: dict, hide: tuple[str, ...] = ()) -> tuple[dict, Path]:
+    base = root / "tmp" / "tc"
+    shutil.rmtree(base, ignore_errors=True)
+    (base / "out").mkdir(parents=True)
+    h, w = truth.raw.shape[:2]
+    scenario = {"width": w, "height": h, "model": "RGBA", "depth": "U8", **scenario}
+    (base / "page.raw").write_bytes(encode(truth.raw, scenario["model"], scenario["depth"]))
+    (base / "scenario.json").write_text(json.dumps(scenario))
+    shutil.copy(harness.REPO / "tests" / "editors" / "krita_scenario.py", base / "krita_scenario.py")
+    proc = harness.run_in_root(["kritarunner", "-s", "krita_scenario", "-f", "run"],
+                               {"HOME": HOME, "QT_QPA_PLATFORM": "offscreen",
+                                "PYTHONPATH": f"/tmp/tc:{HOME}/.local/share/krita/pykrita"}, hide=hide, timeout=300)
+    result_file = base / "out" / "result.json"
+    assert result_file.exists(), f"Krita wrote no result:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    result = json.loads(result_file.read_text())
+    assert "exception" not in result, result["exception"]
+    return {**result, "scenario": scenario}, base / "out"
+
+
+def check_removed(result: dict, out: Path, truth) -> None:
+    assert "error" not in result, result["error"]
+    assert result["original_unchanged"]
+    new = result["new_layer"]
+    sc = result["scenario"]
+    assert new["name"] == "Text removed" and new["index"] == new["original_index"] + 1  # above it
+    assert (new["model"], new["depth"]) == (sc["model"], sc["depth"])
+    h, w = truth.raw.shape[:2]
+    sel = np.frombuffer((out / "selection.raw").read_bytes(), np.uint8).reshape(h, w)
+    before = (out / "before.raw").read_bytes()
+    after = (out / "new.raw").read_bytes()
+    px = len(before) // (h * w)
+    b, a = np.frombuffer(before, np.uint8).reshape(h, w, px), np.frombuffer(after, np.uint8).reshape(h, w, px)
+    assert np.array_equal(a[sel == 0], b[sel == 0]), "pixels outside the mask changed"
+    rgb = decode(after, h, w, sc["model"], sc["depth"])
+    clean = truth.clean[..., : rgb.shape[2]].astype(float)
+    text = truth.label == 1
+    left = (np.abs(rgb - clean).max(axis=2) > 64) & text
+    assert left.sum() < 0.15 * text.sum(), f"{left.sum() / text.sum():.1%} of the text is still visible"
+    check_selection(sel, truth)
+
+
+@pytest.mark.parametrize("depth", ["U8", "U16", "F16", "F32"])
+def test_remove_text_rgba(root, installed, daemon, truth, depth):
+    result, out = run_krita(root, installed, truth, {"action": "remove_text", "depth": depth,
+                                                     "params": {"endpoint": daemon.endpoint}})
+    check_removed(result, out, truth)
+
+
+def test_remove_text_with_the_builtin_client(root, installed, daemon, truth):
+    result, out = run_krita(root, installed, truth, {"action": "remove_text", "params": {"endpoint": daemon.endpoint}},
+                            hide=("zmq", "msgpack"))
+    check_removed(result, out, truth)
+
+
+def test_remove_text_graya(root, installed, daemon, truth):
+    result, out = run_krita(root, installed, truth, {"action": "remove_text", "model": "GRAYA",
+                                                     "params": {"endpoint": daemon.endpoint}})
+    check_removed(result, out, truth)
+
+
+def test_select_text_and_inpaint_selection(root, installed, daemon, truth):
+    result, out = run_krita(root, installed, truth, {"action": "select_text", "params": {"endpoint": daemon.endpoint}})
+    assert "error" not in result and result["returned"] == "Selection"
+    assert result["original_unchanged"] and result["layers"] == result["layers_before"]
+    h, w = truth.raw.shape[:2]
+    check_selection(np.frombuffer((out / "selection.raw").read_bytes(), np.uint8).reshape(h, w), truth)
+
+    result, out = run_krita(root, installed, truth, {"action": "inpaint_selection", "select": [40, 60, 80, 50],
+                                                     "params": {"endpoint": daemon.endpoint}})
+    assert "error" not in result and result["new_layer"]["name"] == "Inpainted" and result["original_unchanged"]
+    before = np.frombuffer((out / "before.raw").read_bytes(), np.uint8).reshape(h, w, 4)
+    after = np.frombuffer((out / "new.raw").read_bytes(), np.uint8).reshape(h, w, 4)
+    inside = np.zeros((h, w), bool)
+    inside[60:110, 40:120] = True
+    assert np.array_equal(after[~inside], before[~inside]) and not np.array_equal(after[inside], before[inside])
+
+
+def test_layer_with_offsets(root, installed, daemon, truth):
+    result, out = run_krita(root, installed, truth, {"action": "remove_text", "offset": [-20, -10],
+                                                     "params": {"endpoint": daemon.endpoint}})
+    assert result["bounds"][:2] == [-20, -10]
+    check_removed(result, out, truth)
+
+
+def test_cmyk_gets_a_clear_message(root, installed, daemon, truth):
+    result, _ = run_krita(root, installed, truth, {"action": "remove_text", "model": "CMYKA", "depth": "U8",
+                                                   "params": {"endpoint": daemon.endpoint}})
+    assert result["error_type"] == "PluginError" and "CMYK" in result["error"] and "Convert" in result["error"]
+    assert result["original_unchanged"] and result["layers"] == result["layers_before"]
+
+
+def test_daemon_stopped(root, installed, truth):
+    endpoint = f"tcp://127.0.0.1:{harness.free_port()}"
+    result, _ = run_krita(root, installed, truth, {"action": "remove_text", "params": {"endpoint": endpoint}})
+    assert result["error_type"] == "DaemonNotRunning" and "textclean-daemon start" in result["error"]
+    assert result["original_unchanged"] and result["layers"] == result["layers_before"]
+    assert not result["has_selection"]
