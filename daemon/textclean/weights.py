@@ -9,6 +9,7 @@ A weight file is a ``torch.save`` of plain data only, loaded with
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,11 @@ def load(kind: str, path: str | os.PathLike | None = None) -> Weights:
     if not isinstance(data.get("state_dict"), dict) or not isinstance(data.get("config"), dict):
         raise WeightsError(f"{p} lacks a state_dict or config. {HOW_TO_GET}")
     return Weights(kind, data["config"], data["state_dict"], data.get("meta", {}), str(p))
+
+
+def file_version(path: str | os.PathLike) -> str:
+    """The short hash that names a weight file's version in status replies and ONNX copies."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
 def save(path: str | os.PathLike, kind: str, config: dict, state_dict: dict[str, torch.Tensor],

@@ -17,7 +17,8 @@ import platform
 from pathlib import Path
 
 import torch
-from textclean.weights import WEIGHTS_DIR, save
+from textclean import onnx_export
+from textclean.weights import WEIGHTS_DIR, file_version, save
 
 from .evaluate import evaluate_inpainter, evaluate_segmenter, load_model
 
@@ -75,7 +76,10 @@ def export(segmenter_ckpt: str, inpainter_ckpt: str, val: str, heldout: str | No
                                f"(Telea {figures.get('manga_telea_psnr', float('nan')):.2f})")
         path = Path(out) / f"{kind}.pt"
         save(path, kind, facts["config"], model.state_dict(), meta)
-        card[kind] = {**meta, "config": facts["config"], "bytes": path.stat().st_size, "loss": facts["loss"]}
+        # The CPU backend's copy; `model` already holds the fp16-rounded weights.
+        onnx_export.export(model, kind, path.with_suffix(".onnx"), file_version(path))
+        card[kind] = {**meta, "config": facts["config"], "bytes": path.stat().st_size, "loss": facts["loss"],
+                      "onnx_bytes": path.with_suffix(".onnx").stat().st_size}
     (Path(out) / "MODEL_CARD.md").write_text(model_card(card))
     return card
 
@@ -137,7 +141,9 @@ def model_card(card: dict) -> str:
         if f"{kind}_model_psnr" in inf:
             lines.append(f"| {kind} | {inf[f'{kind}_model_psnr']:.2f} dB | {inf[f'{kind}_telea_psnr']:.2f} dB | "
                          f"{inf[f'{kind}_model_ssim']:.3f} | {inf[f'{kind}_telea_ssim']:.3f} |")
-    lines += ["", f"Total shipped size: {mb(s['bytes'] + i['bytes'])}.", ""]
+    total = s["bytes"] + i["bytes"] + s["onnx_bytes"] + i["onnx_bytes"]
+    lines += ["", f"Shipped files: fp16 state dicts {mb(s['bytes'] + i['bytes'])}, ONNX copies for the CPU "
+              f"backend (fp32) {mb(s['onnx_bytes'] + i['onnx_bytes'])}; total {mb(total)}.", ""]
     return "\n".join(lines)
 
 
