@@ -65,3 +65,28 @@ def test_runner_inpaint_pads_odd_sizes(runner, h, w):
     hole[h // 3: h // 2, w // 3: w // 2 + 1] = True
     out = runner.inpaint(img, hole)
     assert out.shape == (h, w, 3) and out.dtype == np.float32
+
+
+def test_guided_inpainter_starts_as_its_coarse_fill_and_ignores_the_hole():
+    model = GatedUNet(InpainterConfig(base_channels=8, guided=True)).eval()
+    img = torch.rand(1, 3, 32, 40)
+    mask = torch.zeros(1, 1, 32, 40)
+    mask[..., 8:20, 8:30] = 1
+    guide = torch.rand(1, 3, 32, 40)
+    with torch.no_grad():
+        out = model(img, mask, guide)
+        assert torch.allclose(out * mask, guide * mask)  # zero-initialised correction
+        other = img.clone()
+        other[..., 8:20, 8:30] = 0.5
+        assert torch.allclose(model(other, mask, guide), out)
+    with pytest.raises(ValueError, match="guide"):
+        model(img, mask)
+
+
+def test_coarse_fill_only_changes_the_hole():
+    from textclean.models.inpainter import coarse_fill
+    img = np.random.default_rng(0).random((30, 40, 3), dtype=np.float32)
+    hole = np.zeros((30, 40), bool)
+    hole[10:20, 10:20] = True
+    out = coarse_fill(img, hole)
+    assert np.abs(out[~hole] - img[~hole]).max() <= 1 / 255 + 1e-6

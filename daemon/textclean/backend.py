@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from . import weights as weights_mod
 from .models import GatedUNet, InpainterConfig, SegmenterConfig, TextSegmenter
+from .models.inpainter import coarse_fill
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +120,9 @@ class ModelRunner:
             self.trained = False
             self.versions[kind] = "untrained"
             self.meta[kind] = {}
-            model = TextSegmenter(SegmenterConfig(width_mult=0.5, aspp_channels=96, decoder_channels=64)) \
-                if kind == "segmenter" else GatedUNet(InpainterConfig())
+            model = TextSegmenter(SegmenterConfig(width_mult=0.5, aspp_channels=96, decoder_channels=64,
+                                                  refine_channels=8)) \
+                if kind == "segmenter" else GatedUNet(InpainterConfig(guided=True))
             return model.eval().to(self.device).half() if self.half else model.eval().to(self.device)
         if kind == "segmenter":
             model = TextSegmenter(SegmenterConfig.from_dict(w.config))
@@ -184,20 +185,16 @@ class ModelRunner:
         h, w = hole.shape
         m = GatedUNet.multiple
         ph, pw = (-h) % m, (-w) % m
-        if "inpainter" in self.onnx:
-            x = image.transpose(2, 0, 1)[None]
-            k = hole.astype(np.float32)[None, None]
-            if ph or pw:
-                mode = "reflect" if h > ph and w > pw else "edge"
-                x = np.pad(x, ((0, 0), (0, 0), (0, ph), (0, pw)), mode=mode)
-                k = np.pad(k, ((0, 0), (0, 0), (0, ph), (0, pw)))
-            return self.onnx["inpainter"](x, k)[0, :, :h, :w].transpose(1, 2, 0)
-        x = self._tensor(image.transpose(2, 0, 1)[None])
-        k = self._tensor(hole.astype(np.float32)[None, None])
+        arrays = [image.transpose(2, 0, 1)[None], hole.astype(np.float32)[None, None]]
+        if self.inpainter.config.guided:
+            arrays.append(coarse_fill(image, hole).transpose(2, 0, 1)[None])
         if ph or pw:
-            mode = "reflect" if h > ph and w > pw else "replicate"
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
-            k = F.pad(k, (0, pw, 0, ph), mode="constant", value=0.0)
+            mode = "reflect" if h > ph and w > pw else "edge"
+            arrays = [np.pad(a, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="constant" if i == 1 else mode)
+                      for i, a in enumerate(arrays)]
+        if "inpainter" in self.onnx:
+            return self.onnx["inpainter"](*arrays)[0, :, :h, :w].transpose(1, 2, 0)
+        tensors = [self._tensor(a) for a in arrays]
         with self._lock:
-            out = self.inpainter(x, k)
+            out = self.inpainter(*tensors)
         return out[0, :, :h, :w].float().permute(1, 2, 0).cpu().numpy()

@@ -13,16 +13,19 @@ from pathlib import Path
 import torch
 
 VERSION_KEY = "textclean_weights_version"
-INPUTS = {"segmenter": ("image",), "inpainter": ("image", "mask")}
+def input_names(model: torch.nn.Module, kind: str) -> tuple[str, ...]:
+    if kind == "segmenter":
+        return ("image",)
+    return ("image", "mask", "guide") if model.config.guided else ("image", "mask")
 
 
 def export(model: torch.nn.Module, kind: str, path: str | Path, weights_version: str) -> None:
     import onnx
 
     model = model.float().eval().to(memory_format=torch.contiguous_format)
-    names = INPUTS[kind]
-    example = (torch.rand(1, 3, 64, 64),) if kind == "segmenter" else (torch.rand(1, 3, 64, 64),
-                                                                       torch.zeros(1, 1, 64, 64))
+    names = input_names(model, kind)
+    shapes = {"image": (1, 3, 64, 64), "mask": (1, 1, 64, 64), "guide": (1, 3, 64, 64)}
+    example = tuple(torch.rand(*shapes[n]) for n in names)
     buf = io.BytesIO()
     torch.onnx.export(model, example, buf, input_names=list(names), output_names=["out"],
                       dynamic_axes={n: {0: "n", 2: "h", 3: "w"} for n in (*names, "out")}, opset_version=17,

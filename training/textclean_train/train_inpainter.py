@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import torch
 from textclean.models import GatedUNet, InpainterConfig
+from textclean.models.inpainter import coarse_fill
 
 from . import distributed
 from .dataset import CropDataset
@@ -52,6 +53,12 @@ def text_holes(label: np.ndarray, rng: np.random.Generator, grow: int | None = N
     return cv2.dilate(text, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * g + 1, 2 * g + 1)))
 
 
+def guides(raw: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """The coarse (Telea) fill for each image of a batch, as the guided network expects."""
+    out = [coarse_fill(r.permute(1, 2, 0).numpy(), h[0].numpy() > 0) for r, h in zip(raw, hole)]
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
+
+
 def make_holes(labels: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     out = []
     for lab in labels[:, 0].numpy().astype(np.uint8):
@@ -78,7 +85,8 @@ def validate(model: torch.nn.Module, root: str, device: torch.device, limit: int
             continue
         raw = it["raw"][None].to(device)
         m = torch.from_numpy(hole.astype(np.float32))[None, None].to(device)
-        pred = model(raw, m)[0].permute(1, 2, 0).float().cpu().numpy()
+        guide = guides(it["raw"][None], m.cpu()).to(device) if model.config.guided else None
+        pred = model(raw, m, guide)[0].permute(1, 2, 0).float().cpu().numpy()
         clean = it["clean"].permute(1, 2, 0).numpy()
         raw8 = (it["raw"].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
         telea = cv2.inpaint(raw8, hole, 3, cv2.INPAINT_TELEA).astype(np.float32) / 255
@@ -102,6 +110,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--base-channels", type=int, default=16)
+    ap.add_argument("--plain", action="store_true", help="no coarse Telea guide (the unguided network)")
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=0)
@@ -120,7 +129,7 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
     rt = distributed.setup(args.device)
     torch.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
-    config = InpainterConfig(base_channels=args.base_channels)
+    config = InpainterConfig(base_channels=args.base_channels, guided=not args.plain)
     model = GatedUNet(config).to(rt.device).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.5, 0.999))
     last = os.path.join(args.out, "last.pt")
@@ -148,10 +157,12 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
         for g in opt.param_groups:
             g["lr"] = lr
         batch = next(data)
-        hole = make_holes(batch["label"], rng).to(rt.device)
+        hole = make_holes(batch["label"], rng)
+        guide = guides(batch["raw"], hole).to(rt.device) if config.guided else None
+        hole = hole.to(rt.device)
         raw = batch["raw"].to(rt.device).contiguous(memory_format=torch.channels_last)
         clean = batch["clean"].to(rt.device)
-        loss = inpainting_loss(net(raw, hole), clean, hole)
+        loss = inpainting_loss(net(raw, hole, guide), clean, hole)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

@@ -9,12 +9,23 @@ that screentone and lines are continued from far enough away.
 Input: RGB in [0, 1] with the hole zeroed, plus the hole mask (1 = hole).
 Output: RGB in [0, 1]. Only hole pixels of the output are meant to be used;
 ``compose`` pastes them over the known pixels.
+
+With ``guided=True`` (the shipped configuration) the network also gets a
+coarse fill of the hole, OpenCV's Telea, and predicts a correction to it:
+a coarse-to-fine pair as in Yu et al., whose coarse stage costs no
+training. Its last layer starts at zero, so an untrained network returns
+exactly the coarse fill and training only has to learn what Telea gets
+wrong: screentone, lines and texture. Trained the same number of steps on
+this CPU, the plain network stayed below Telea on PSNR inside text holes
+(17.4 dB against 18.3 on manga pages after 1000 steps); see MODEL_CARD.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,6 +35,7 @@ from torch import nn
 class InpainterConfig:
     base_channels: int = 16
     bottleneck_dilations: tuple[int, ...] = (2, 4, 8, 16)
+    guided: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -69,7 +81,7 @@ class GatedUNet(nn.Module):
         super().__init__()
         self.config = config or InpainterConfig()
         c = self.config.base_channels
-        self.enc0 = nn.Sequential(GatedConv2d(4, c, 5), GatedConv2d(c, c))
+        self.enc0 = nn.Sequential(GatedConv2d(7 if self.config.guided else 4, c, 5), GatedConv2d(c, c))
         self.enc1 = nn.Sequential(GatedConv2d(c, 2 * c, stride=2), GatedConv2d(2 * c, 2 * c))
         self.enc2 = nn.Sequential(GatedConv2d(2 * c, 4 * c, stride=2), GatedConv2d(4 * c, 4 * c))
         self.enc3 = nn.Sequential(GatedConv2d(4 * c, 8 * c, stride=2), GatedConv2d(8 * c, 8 * c))
@@ -80,14 +92,25 @@ class GatedUNet(nn.Module):
         self.dec1 = nn.Sequential(GatedConv2d(6 * c, 2 * c), GatedConv2d(2 * c, 2 * c))
         self.dec0 = nn.Sequential(GatedConv2d(3 * c, c), GatedConv2d(c, c))
         self.out = GatedConv2d(c, 3, activation=False)
+        if self.config.guided:
+            nn.init.zeros_(self.out.conv.weight)
+            nn.init.zeros_(self.out.conv.bias)
 
     @staticmethod
     def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return F.interpolate(x, size=like.shape[-2:], mode="nearest")
 
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``image``: N×3×H×W in [0, 1]; ``mask``: N×1×H×W, 1 inside the hole."""
-        x = torch.cat([image * (1 - mask) * 2 - 1, mask], dim=1)
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
+        """``image``: N×3×H×W in [0, 1]; ``mask``: N×1×H×W, 1 inside the hole;
+        ``guide`` (guided networks only): N×3×H×W, a coarse fill of the hole in [0, 1]."""
+        known = image * (1 - mask)
+        parts = [known * 2 - 1, mask]
+        if self.config.guided:
+            if guide is None:
+                raise ValueError("this inpainter is guided: pass the coarse fill as `guide`")
+            guide = known + guide * mask  # the coarse fill can only speak for the hole
+            parts.append(guide * 2 - 1)
+        x = torch.cat(parts, dim=1)
         e0 = self.enc0(x)
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
@@ -95,8 +118,16 @@ class GatedUNet(nn.Module):
         d2 = self.dec2(torch.cat([self._up(e3, e2), e2], dim=1))
         d1 = self.dec1(torch.cat([self._up(d2, e1), e1], dim=1))
         d0 = self.dec0(torch.cat([self._up(d1, e0), e0], dim=1))
+        if self.config.guided:
+            return torch.clamp(guide + self.out(d0), 0.0, 1.0)
         # out is feature*sigmoid(gate) in roughly [-inf, inf]; map to [0, 1].
         return torch.clamp(self.out(d0) * 0.5 + 0.5, 0.0, 1.0)
+
+
+def coarse_fill(image: np.ndarray, hole: np.ndarray, radius: int = 3) -> np.ndarray:
+    """Telea's fill of ``hole`` in an H×W×3 float image in [0, 1]: the guided network's coarse stage."""
+    image8 = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return cv2.inpaint(image8, hole.astype(np.uint8), radius, cv2.INPAINT_TELEA).astype(np.float32) / 255
 
 
 def compose(image: torch.Tensor, mask: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
