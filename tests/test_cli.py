@@ -28,9 +28,18 @@ def test_clean_writes_image_and_mask(tmp_path, page_png):
     assert np.array_equal(cleaned[m == 0], original[m == 0])
 
 
-def test_untrained_models_are_announced_loudly(tmp_path, page_png, capsys):
+def test_untrained_models_are_announced_loudly(tmp_path, page_png, capsys, monkeypatch):
+    monkeypatch.setenv("TEXTCLEAN_WEIGHTS_DIR", str(tmp_path / "no-weights"))
     main(["mask", str(page_png), "-o", str(tmp_path / "m.png"), *UNTRAINED])
     assert "no trained weights" in capsys.readouterr().err
+
+
+def test_missing_weights_without_the_dev_flag_is_an_error_naming_the_file(tmp_path, page_png, capsys,
+                                                                         monkeypatch):
+    monkeypatch.setenv("TEXTCLEAN_WEIGHTS_DIR", str(tmp_path / "no-weights"))
+    assert main(["clean", str(page_png), "-o", str(tmp_path / "o.png"), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "no-weights" / "segmenter.pt") in err and "training/README.md" in err
 
 
 def test_folder_input_writes_a_folder_and_skips_bad_files(tmp_path, page_png, capsys):

@@ -220,14 +220,26 @@ def _log_tail(log: Path, lines: int = 15) -> str:
         return ""
 
 
+class LogHandler(logging.StreamHandler):
+    """Logs to stderr; if that fails (disk full, read-only log), says why once, in ``status``, and goes on."""
+
+    failure: str | None = None
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if LogHandler.failure is None:
+            exc = sys.exc_info()[1]
+            LogHandler.failure = f"the log cannot be written ({exc}); logging has stopped"
+
+
 def run_foreground(args: argparse.Namespace, endpoint: str) -> int:
     from .backend import DeviceError, ModelRunner
     from .pipeline import Pipeline
     from .server import EndpointBusy, InsecureEndpoint, Server, is_loopback
     from .weights import WeightsError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    handler = LogHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     log = logging.getLogger("textclean.daemon")
     curve = None if is_loopback(endpoint) else server_curve_keys()
     limits = protocol.Limits(max_pixels=args.max_pixels or protocol.Limits.max_pixels,
@@ -240,6 +252,7 @@ def run_foreground(args: argparse.Namespace, endpoint: str) -> int:
                 log.info("no CUDA device: running on the CPU")
         runner = ModelRunner(args.device, allow_untrained=args.allow_untrained)
         server = Server(Pipeline(runner), endpoint, limits, curve)
+        server.log_problem = lambda: LogHandler.failure
         _check_free(endpoint)
     except (WeightsError, DeviceError, InsecureEndpoint) as exc:
         print(f"textclean-daemon: {exc}", file=sys.stderr)
@@ -338,6 +351,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"  requests:   {reply['requests_served']} served, {reply['queued']} queued"
           + (f", running {reply['running']}" if reply["running"] else ""))
     print(f"  last error: {reply['last_error'] or 'none'}")
+    if reply.get("log_error"):
+        print(f"  log:        {reply['log_error']}")
     return 0
 
 

@@ -67,6 +67,7 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
                              f"{max_pixels / 1e6:.0f} MP (raise it with --max-pixels)")
     if mode not in SUPPORTED_MODES:
         raise ImageFileError(f"{p}: unsupported colour mode {mode}; convert the image to RGB or grayscale first")
+    _check_complete(p)
     if mode in ("P", "PA", "1", "I", "La", "RGBa"):
         array = _read_with_pillow(p, mode)
     else:
@@ -87,6 +88,20 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     except UnsupportedImage as exc:
         raise ImageFileError(f"{p}: {exc}") from None
     return array
+
+
+def _check_complete(p: Path) -> None:
+    """Refuse truncated files, which OpenCV would decode into a page with a black bottom."""
+    try:
+        with Image.open(p) as im:
+            im.verify()  # PNG: every chunk and CRC; others: the structure
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types
+        raise ImageFileError(f"{p}: image data is truncated or damaged ({exc.__class__.__name__})") from None
+    if p.suffix.lower() in (".jpg", ".jpeg"):
+        with open(p, "rb") as f:
+            f.seek(max(0, p.stat().st_size - 65536))
+            if b"\xff\xd9" not in f.read():  # no end-of-image marker
+                raise ImageFileError(f"{p}: JPEG data is truncated")
 
 
 def _read_tiff_with_opencv(p: Path, max_pixels: int) -> np.ndarray:

@@ -150,6 +150,8 @@ class Server:
         self._ctx = zmq.Context.instance()
         self._inproc = f"inproc://textclean-replies-{id(self)}"
         self._auth = None
+        #: Set by the daemon CLI: returns why the log cannot be written, if it cannot.
+        self.log_problem = None
 
     # ----------------------------------------------------------- lifecycle
 
@@ -244,6 +246,7 @@ class Server:
             "requests_served": self.served, "errors": dict(self.errors), "last_error": self.last_error,
             "queued": len(self._queue), "running": self._running.request.op if self._running else None,
             "max_pixels": self.limits.max_pixels, "max_message_bytes": self.limits.max_message_bytes,
+            "log_error": self.log_problem() if self.log_problem else None,
         }
 
     def _record_error(self, code: str, message: str) -> None:
