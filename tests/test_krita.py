@@ -47,7 +47,7 @@ def installed(root, tmp_path_factory):
     kritarc = home / ".config" / "kritarc"
     harness.install_plugin("krita", resources, tmp_path_factory.mktemp("zip"), kritarc)
     assert (resources / "pykrita" / "textclean.desktop").exists()
-    assert "enable_textclean=true" in kritarc.read_text()
+    assert "enable_textclean_krita=true" in kritarc.read_text()
     return resources / "pykrita"
 
 

@@ -135,7 +135,7 @@ def test_install_krita_enables_it_and_keeps_other_settings(tmp_path):
     assert (installed / "textclean.desktop").exists()
     assert (installed / "textclean_krita" / "textclean_client" / "__init__.py").exists()
     text = rc.read_text()
-    assert "enable_textclean=true" in text and "enable_other=true" in text and "SomeKey=1" in text
+    assert "enable_textclean_krita=true" in text and "enable_other=true" in text and "SomeKey=1" in text
     names = zipfile.ZipFile(zip_path).namelist()
     assert "textclean.desktop" in names and "textclean_krita/actions.py" in names
 

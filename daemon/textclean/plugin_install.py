@@ -103,14 +103,14 @@ def write_zip(staged: Path, zip_path: Path) -> Path:
 
 
 def enable_krita_plugin(kritarc: Path) -> None:
-    """Set ``enable_textclean=true`` in the ``[python]`` group of kritarc, keeping the rest."""
+    """Set ``enable_textclean_krita=true`` (Krita keys it by the module name) in the ``[python]`` group of kritarc, keeping the rest."""
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     parser.optionxform = str  # Krita's keys are case-sensitive
     if kritarc.exists():
         parser.read(kritarc, encoding="utf-8")
     if not parser.has_section("python"):
         parser.add_section("python")
-    parser.set("python", "enable_textclean", "true")
+    parser.set("python", "enable_textclean_krita", "true")
     kritarc.parent.mkdir(parents=True, exist_ok=True)
     with open(kritarc, "w", encoding="utf-8") as f:
         parser.write(f, space_around_delimiters=False)

@@ -5,7 +5,7 @@
 #   tests/editors/build-root.sh [ROOT]     default: $TEXTCLEAN_EDITOR_ROOT or /var/cache/textclean/trixie-editors
 set -euo pipefail
 ROOT=${1:-${TEXTCLEAN_EDITOR_ROOT:-/var/cache/textclean/trixie-editors}}
-STAMP="$ROOT/.textclean-root-v1"
+STAMP="$ROOT/.textclean-root-v2"
 if [ -f "$STAMP" ]; then
   exit 0
 fi
@@ -15,6 +15,6 @@ fi
 rm -rf "$ROOT"
 mkdir -p "$(dirname "$ROOT")"
 mmdebstrap --mode=root --variant=apt --quiet \
-  --include=gimp,python3-gi,gir1.2-gimp-3.0,krita,python3-pyqt5,python3-zmq,python3-msgpack,python3-numpy,xvfb,xauth,imagemagick \
+  --include=gimp,python3-gi,gir1.2-gimp-3.0,krita,python3-pyqt5,python3-zmq,python3-msgpack,python3-numpy,xvfb,xauth,imagemagick,xdotool \
   trixie "$ROOT"
 touch "$STAMP"

@@ -111,6 +111,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--base-channels", type=int, default=16)
     ap.add_argument("--plain", action="store_true", help="no coarse Telea guide (the unguided network)")
+    ap.add_argument("--pixel-loss", choices=["l2", "l1"], default="l2")
+    ap.add_argument("--grad-weight", type=float, default=0.0, help="weight of the image-gradient L1 term")
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=0)
@@ -162,7 +164,8 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
         hole = hole.to(rt.device)
         raw = batch["raw"].to(rt.device).contiguous(memory_format=torch.channels_last)
         clean = batch["clean"].to(rt.device)
-        loss = inpainting_loss(net(raw, hole, guide), clean, hole)
+        loss = inpainting_loss(net(raw, hole, guide), clean, hole, grad_weight=args.grad_weight,
+                               pixel=args.pixel_loss)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
