@@ -176,3 +176,54 @@ def test_daemon_stopped(root, installed, truth):
     assert result["error_type"] == "DaemonNotRunning" and "textclean-daemon start" in result["error"]
     assert result["original_unchanged"] and result["layers"] == result["layers_before"]
     assert not result["has_selection"]
+
+
+GUI_PROBE = r'''
+import json, os
+from krita import Extension, Krita
+from PyQt5.QtCore import QTimer
+from PyQt5.QtWidgets import QDockWidget
+
+
+class Probe(Extension):
+    def setup(self):
+        pass
+
+    def createActions(self, window):
+        QTimer.singleShot(3000, self.report)
+
+    def report(self):
+        app = Krita.instance()
+        docks = [d.objectName() for d in app.activeWindow().qwindow().findChildren(QDockWidget)]
+        actions = [a.objectName() for a in app.actions() if a.objectName().startswith("textclean")]
+        with open("/tmp/tc/gui.json", "w") as f:
+            json.dump({"docks": docks, "actions": actions}, f)
+        os._exit(0)
+
+
+Krita.instance().addExtension(Probe(Krita.instance()))
+'''
+
+
+def test_the_installed_plugin_loads_in_the_krita_gui(root, installed):
+    """kritarunner imports the package directly; only the real GUI shows that Krita loads the plugin."""
+    base = root / "tmp" / "tc"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    probe = installed / "tc_probe"
+    probe.mkdir(exist_ok=True)
+    (probe / "__init__.py").write_text(GUI_PROBE)
+    (installed / "tc_probe.desktop").write_text("[Desktop Entry]\nType=Service\nServiceTypes=Krita/PythonPlugin\n"
+                                               "X-KDE-Library=tc_probe\nName=tc_probe\n")
+    kritarc = root / HOME.lstrip("/") / ".config" / "kritarc"
+    original = kritarc.read_text()
+    kritarc.write_text(original.replace("[python]\n", "[python]\nenable_tc_probe=true\n"))
+    try:
+        harness.run_in_root(["xvfb-run", "-a", "krita", "--nosplash"], {"HOME": HOME}, timeout=180)
+        report = json.loads((base / "gui.json").read_text())
+    finally:
+        kritarc.write_text(original)
+        shutil.rmtree(probe)
+        (installed / "tc_probe.desktop").unlink()
+    assert "textclean_docker" in report["docks"]
+    assert set(report["actions"]) >= {"textclean_remove_text", "textclean_select_text", "textclean_inpaint_selection"}

@@ -103,7 +103,11 @@ def write_zip(staged: Path, zip_path: Path) -> Path:
 
 
 def enable_krita_plugin(kritarc: Path) -> None:
-    """Set ``enable_textclean_krita=true`` (Krita keys it by the module name) in the ``[python]`` group of kritarc, keeping the rest."""
+    """Set ``enable_textclean_krita=true`` in kritarc's ``[python]`` group, keeping the rest.
+
+    Krita keys the switch by the plugin's module (X-KDE-Library), not by the
+    name of its .desktop file.
+    """
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     parser.optionxform = str  # Krita's keys are case-sensitive
     if kritarc.exists():

@@ -111,7 +111,8 @@ def main(out_dir: str, only: str = "") -> None:
     (helper / "tc_shot").mkdir()
     daemon = harness.Daemon(Path(tempfile.mkdtemp()))
     daemon.start()
-    (helper / "tc_shot" / "__init__.py").write_text(KRITA_HELPER.replace("{page}", PAGE).replace("{endpoint}", daemon.endpoint))
+    helper_code = KRITA_HELPER.replace("{page}", PAGE).replace("{endpoint}", daemon.endpoint)
+    (helper / "tc_shot" / "__init__.py").write_text(helper_code)
     with open(home / ".config" / "kritarc", "a") as f:
         f.write(f"enable_tc_shot=true\n\n[textclean]\nendpoint={daemon.endpoint}\n")
     with harness.mounted():
