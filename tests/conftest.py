@@ -41,3 +41,21 @@ def page(h: int = 200, w: int = 240, seed: int = 0) -> np.ndarray:
 @pytest.fixture
 def rgb_page() -> np.ndarray:
     return page()
+
+
+@pytest.fixture
+def env(tmp_path):
+    """Environment for a real `textclean-daemon` process: private state dir, a free 127.0.0.1 port."""
+    import os
+
+    from .test_daemon import free_port
+    from .test_daemon_cli import daemon_cli
+
+    e = {**os.environ, "TEXTCLEAN_STATE_DIR": str(tmp_path / "state"),
+         "TEXTCLEAN_ENDPOINT": f"tcp://127.0.0.1:{free_port()}", "OMP_NUM_THREADS": "1"}
+    yield e
+    daemon_cli(["stop", "--timeout", "30"], e)
+
+
+# The real-editor tests (test_gimp.py, test_krita.py) share these.
+from .editors.fixtures import daemon, root, truth  # noqa: E402,F401

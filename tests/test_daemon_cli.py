@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 import sys
 
 import numpy as np
-import pytest
 import textclean_client as tc
 from textclean.weights import weights_path
 
 from .conftest import page
-from .test_daemon import as_array, as_image, free_port
+from .test_daemon import as_array, as_image
 
 UNTRAINED = [] if weights_path("segmenter").exists() and weights_path("inpainter").exists() else ["--allow-untrained"]
 
@@ -22,14 +20,6 @@ UNTRAINED = [] if weights_path("segmenter").exists() and weights_path("inpainter
 def daemon_cli(args: list[str], env: dict, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "textclean.daemon", *args], env=env, capture_output=True,
                           text=True, timeout=timeout)
-
-
-@pytest.fixture
-def env(tmp_path):
-    e = {**os.environ, "TEXTCLEAN_STATE_DIR": str(tmp_path / "state"),
-         "TEXTCLEAN_ENDPOINT": f"tcp://127.0.0.1:{free_port()}", "OMP_NUM_THREADS": "1"}
-    yield e
-    daemon_cli(["stop", "--timeout", "30"], e)
 
 
 def test_start_status_call_stop(env, tmp_path):

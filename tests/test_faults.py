@@ -23,14 +23,6 @@ from .test_daemon import RunningServer, as_image, free_port, raw_dealer
 from .test_daemon_cli import UNTRAINED, daemon_cli
 
 
-@pytest.fixture
-def env(tmp_path):
-    e = {**os.environ, "TEXTCLEAN_STATE_DIR": str(tmp_path / "state"),
-         "TEXTCLEAN_ENDPOINT": f"tcp://127.0.0.1:{free_port()}", "OMP_NUM_THREADS": "1"}
-    yield e
-    daemon_cli(["stop", "--timeout", "30"], e)
-
-
 def rss_mb(pid: int) -> float:
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):

@@ -20,33 +20,7 @@ from .editors import harness
 pytestmark = [pytest.mark.editors, pytest.mark.skipif(harness.unavailable_reason() is not None,
                                                       reason=str(harness.unavailable_reason()))]
 
-PAGE_SEED = 9_000_007  # examples/manga_small.png: a held-out-font page never trained on
 HOME = "/tmp/gimp-home"
-
-
-@pytest.fixture(scope="module")
-def truth():
-    from textclean_train.synth import make_sample
-
-    s = make_sample(PAGE_SEED, "manga", "heldout")
-    page = cv2.imread(str(harness.REPO / "examples" / "manga_small.png"))[..., ::-1]
-    assert np.array_equal(page, s.raw), "examples/manga_small.png no longer matches its generator seed"
-    return s
-
-
-@pytest.fixture(scope="module")
-def root():
-    harness.ensure_root()
-    with harness.mounted():
-        yield harness.ROOT
-
-
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory):
-    d = harness.Daemon(tmp_path_factory.mktemp("state"))
-    d.start()
-    yield d
-    d.stop()
 
 
 @pytest.fixture(scope="module")

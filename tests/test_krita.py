@@ -10,33 +10,11 @@ import numpy as np
 import pytest
 
 from .editors import harness
-from .test_gimp import PAGE_SEED, check_selection
+from .test_gimp import check_selection
 
 pytestmark = [pytest.mark.editors, pytest.mark.skipif(harness.unavailable_reason() is not None,
                                                       reason=str(harness.unavailable_reason()))]
 HOME = "/tmp/krita-home"
-
-
-@pytest.fixture(scope="module")
-def truth():
-    from textclean_train.synth import make_sample
-
-    return make_sample(PAGE_SEED, "manga", "heldout")
-
-
-@pytest.fixture(scope="module")
-def root():
-    harness.ensure_root()
-    with harness.mounted():
-        yield harness.ROOT
-
-
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory):
-    d = harness.Daemon(tmp_path_factory.mktemp("state"))
-    d.start()
-    yield d
-    d.stop()
 
 
 @pytest.fixture(scope="module")

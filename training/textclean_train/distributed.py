@@ -56,6 +56,18 @@ def unwrap(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
 
+def sync_buffers(model: nn.Module, rt: Runtime) -> None:
+    """Give every rank rank 0's buffers (BatchNorm running statistics).
+
+    DDP broadcasts them at the start of each forward, but the last forward
+    still updates them from each rank's own batch, so ranks would end apart.
+    """
+    if rt.world_size == 1:
+        return
+    for buf in unwrap(model).buffers():
+        dist.broadcast(buf.data, src=0)
+
+
 def barrier() -> None:
     if dist.is_initialized():
         dist.barrier()

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from . import distributed
 from .distributed import Runtime
 
 
@@ -86,3 +87,19 @@ class ProgressLog:
         print(f"step {step + 1}/{self.total} loss {self.loss_sum / self.loss_n:.4f} lr {lr:.2e} "
               f"{ips:.1f} img/s elapsed {elapsed / 60:.1f}m eta {eta / 60:.1f}m", flush=True)
         self.loss_sum, self.loss_n = 0.0, 0
+
+
+def out_of_time(max_minutes: float, t0: float, rt: Runtime) -> bool:
+    """Whether the time budget is spent; every rank gets the same answer, or DDP's collectives hang."""
+    if not max_minutes:
+        return False
+    return distributed.all_reduce_mean(float((time.time() - t0) / 60 > max_minutes), rt) > 0
+
+
+def end_of_step(done: int, total: int, ckpt_every: int, stop: bool, rt: Runtime, checkpoint) -> bool:
+    """Checkpoint when due; returns True when the loop must stop (time budget spent)."""
+    if done % ckpt_every == 0 or done == total or stop:
+        checkpoint(done)
+    if stop and rt.is_main:
+        print(f"time budget reached at step {done}; rerun to resume", flush=True)
+    return stop

@@ -25,7 +25,7 @@ from textclean.models.inpainter import coarse_fill
 
 from . import distributed
 from .dataset import CropDataset
-from .loop import ProgressLog, endless_loader, load_checkpoint, lr_at, save_checkpoint
+from .loop import ProgressLog, end_of_step, endless_loader, load_checkpoint, lr_at, out_of_time, save_checkpoint
 from .losses import inpainting_loss
 from .metrics import psnr_in, ssim_in
 
@@ -210,8 +210,7 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
         if rt.is_main:
             log.step(step, loss.item(), lr)
         done = step + 1
-        out_of_time = bool(args.max_minutes) and distributed.all_reduce_mean(
-            float((time.time() - t0) / 60 > args.max_minutes), rt) > 0
+        stop = out_of_time(args.max_minutes, t0, rt)
         if args.val and rt.is_main and (done % args.val_every == 0 or done == args.steps):
             entry = {"step": done, **validate(model, args.val, rt.device)}
             history.append(entry)
@@ -220,12 +219,9 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
             if entry.get("manga_pipeline_pooled_psnr", -1) > best:
                 best = entry["manga_pipeline_pooled_psnr"]
                 checkpoint(done, "best.pt")
-        if done % args.ckpt_every == 0 or done == args.steps or out_of_time:
-            checkpoint(done)
-        if out_of_time:
-            if rt.is_main:
-                print(f"time budget reached at step {done}; rerun to resume", flush=True)
+        if end_of_step(done, args.steps, args.ckpt_every, stop, rt, checkpoint):
             break
+    distributed.sync_buffers(model, rt)
     distributed.barrier()
     distributed.teardown()
     return model

@@ -23,7 +23,7 @@ from textclean.models import SegmenterConfig, TextSegmenter
 
 from . import distributed
 from .dataset import CropDataset
-from .loop import ProgressLog, endless_loader, load_checkpoint, lr_at, save_checkpoint
+from .loop import ProgressLog, end_of_step, endless_loader, load_checkpoint, lr_at, out_of_time, save_checkpoint
 from .losses import SEGMENTER_LOSSES
 from .metrics import MaskCounts
 
@@ -129,9 +129,7 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
         if rt.is_main:
             log.step(step, loss.item(), lr)
         done = step + 1
-        # Every rank must stop at the same step, or DDP's collectives hang.
-        out_of_time = bool(args.max_minutes) and distributed.all_reduce_mean(
-            float((time.time() - t0) / 60 > args.max_minutes), rt) > 0
+        stop = out_of_time(args.max_minutes, t0, rt)
         if args.val and rt.is_main and (done % args.val_every == 0 or done == args.steps):
             counts = validate(model, args.val, rt.device)
             thr, m = counts.best()
@@ -146,12 +144,9 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
             if m["f1"] > best_f1:
                 best_f1 = m["f1"]
                 checkpoint(done, "best.pt")
-        if done % args.ckpt_every == 0 or done == args.steps or out_of_time:
-            checkpoint(done)
-        if out_of_time:
-            if rt.is_main:
-                print(f"time budget reached at step {done}; rerun to resume", flush=True)
+        if end_of_step(done, args.steps, args.ckpt_every, stop, rt, checkpoint):
             break
+    distributed.sync_buffers(model, rt)
     distributed.barrier()
     distributed.teardown()
     return model

@@ -22,7 +22,7 @@ this CPU, the plain network stayed below Telea on PSNR inside text holes
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -30,24 +30,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import ConfigDict
+
 
 @dataclass(frozen=True)
-class InpainterConfig:
+class InpainterConfig(ConfigDict):
     base_channels: int = 16
     bottleneck_dilations: tuple[int, ...] = (2, 4, 8, 16)
     guided: bool = False
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["bottleneck_dilations"] = list(self.bottleneck_dilations)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "InpainterConfig":
-        d = dict(d)
-        if "bottleneck_dilations" in d:
-            d["bottleneck_dilations"] = tuple(d["bottleneck_dilations"])
-        return cls(**d)
 
 
 class GatedConv2d(nn.Module):

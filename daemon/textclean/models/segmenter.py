@@ -18,12 +18,13 @@ recorded in the weight file, so loading never guesses.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import ConfigDict
 from .mobilenetv2 import MobileNetV2Features
 
 # Danbooru statistics, the seed's argument that manga is not ImageNet.
@@ -32,7 +33,7 @@ INPUT_STD = (0.3769, 0.3615, 0.3566)
 
 
 @dataclass(frozen=True)
-class SegmenterConfig:
+class SegmenterConfig(ConfigDict):
     width_mult: float = 1.0
     aspp_channels: int = 128
     decoder_channels: int = 96
@@ -40,18 +41,6 @@ class SegmenterConfig:
     separable: bool = True
     aspp_rates: tuple[int, int, int] = (6, 12, 18)
     refine_channels: int = 0  # 0: plain DeepLabV3+; >0: a full-resolution refinement head
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["aspp_rates"] = list(self.aspp_rates)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "SegmenterConfig":
-        d = dict(d)
-        if "aspp_rates" in d:
-            d["aspp_rates"] = tuple(d["aspp_rates"])
-        return cls(**d)
 
 
 def conv3x3(cin: int, cout: int, dilation: int, separable: bool, act: nn.Module) -> nn.Sequential:
