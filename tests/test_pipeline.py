@@ -152,3 +152,20 @@ def test_gray_pages_get_gray_inpainting(pipeline, rgb_page):
     out = pipeline.inpaint(gray, mask)
     hole = out[mask > 0].astype(int)
     assert (hole.max(axis=1) - hole.min(axis=1)).max() <= 1
+
+
+@pytest.mark.parametrize("length", [1, 15, 100, 512, 1023, 1024, 1025, 1700, 2339, 3072, 5000])
+@pytest.mark.parametrize("max_tile,margin", [(1024, 64), (128, 32), (256, 16)])
+def test_tiles_cover_the_page_with_interiors_and_little_overlap(length, max_tile, margin):
+    from textclean.pipeline import _tiling
+
+    tile, starts = _tiling(length, max_tile, margin)
+    assert tile % 16 == 0 and (tile <= max_tile or length <= max_tile)
+    end = max(length, tile)
+    covered = np.zeros(end, bool)
+    for s in starts:
+        assert 0 <= s and s + tile <= end
+        covered[s + (margin if s > 0 else 0): s + tile - (margin if s + tile < end else 0)] = True
+    assert covered[:length].all()
+    if length > max_tile:  # the work is close to the page, not twice it
+        assert len(starts) * tile <= length + 2 * margin * len(starts) + 16 * len(starts)

@@ -39,7 +39,7 @@ class Cancelled(Exception):
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    tile: int = 512  # segmenter tile side at working scale
+    tile: int = 1024  # largest segmenter tile side at working scale
     margin: int = 64  # tile border discarded on each inner side
     max_working_side: int = 3072  # pages longer than this are segmented at 1/k
     batch: int = 2  # tiles per forward pass
@@ -54,12 +54,18 @@ def _ceil16(n: int) -> int:
     return (n + 15) // 16 * 16
 
 
-def _tile_starts(length: int, tile: int, margin: int) -> list[int]:
-    if length <= tile:
-        return [0]
-    step = tile - 2 * margin
-    starts = list(range(0, length - tile, step))
-    return starts + [length - tile]
+def _tiling(length: int, max_tile: int, margin: int) -> tuple[int, list[int]]:
+    """(tile length, starts) covering ``length`` with as few, as evenly sized tiles as fit ``max_tile``.
+
+    Fixed-size tiles waste compute on overlap (a 512 tile with 64-px margins
+    processes 1.9× the page); sizing the tiles to the page keeps the overlap
+    to the 2 × ``margin`` that hides the seams.
+    """
+    if length <= max_tile:
+        return _ceil16(length), [0]
+    n = math.ceil((length - 2 * margin) / (max_tile - 2 * margin))
+    tile = min(max_tile, _ceil16(math.ceil((length + 2 * margin * (n - 1)) / n)))
+    return tile, [(length - tile) * i // (n - 1) for i in range(n)]
 
 
 def _shrink(array: np.ndarray, k: int, convert: Callable[[np.ndarray], np.ndarray], strip: int = 512) -> np.ndarray:
@@ -112,14 +118,14 @@ class Pipeline:
         if region is not None:
             region_k = _shrink((_as_mask(region, (h, w), "region") > 0).astype(np.uint8) * 255, k,
                                lambda a: a) > 0
-        th, tw = min(self.config.tile, _ceil16(hk)), min(self.config.tile, _ceil16(wk))
+        margin = self.config.margin
+        th, ys = _tiling(hk, self.config.tile, margin)
+        tw, xs = _tiling(wk, self.config.tile, margin)
         if hk < th or wk < tw:  # a side shorter than a tile: pad it to one tile
             work = cv2.copyMakeBorder(work, 0, max(0, th - hk), 0, max(0, tw - wk), cv2.BORDER_REPLICATE)
         ph, pw = work.shape[:2]
         prob = np.zeros((ph, pw), np.uint8)
-        margin = self.config.margin
         tiles = []
-        ys, xs = _tile_starts(ph, th, margin), _tile_starts(pw, tw, margin)
         for y in ys:
             for x in xs:
                 # Keep only the tile's interior, except where it meets the page edge.
