@@ -172,10 +172,29 @@ class Probe(Extension):
 
     def report(self):
         app = Krita.instance()
-        docks = [d.objectName() for d in app.activeWindow().qwindow().findChildren(QDockWidget)]
-        actions = [a.objectName() for a in app.actions() if a.objectName().startswith("textclean")]
+        out = {"docks": [d.objectName() for d in app.activeWindow().qwindow().findChildren(QDockWidget)],
+               "actions": [a.objectName() for a in app.actions() if a.objectName().startswith("textclean")]}
+        try:  # one Remove Text through the plugin, then one Ctrl+Z (Krita's edit_undo action)
+            from textclean_krita import actions
+            doc = app.createDocument(320, 240, "undo", "RGBA", "U8", "", 300.0)
+            app.activeWindow().addView(doc)
+            node = doc.topLevelNodes()[0]
+            node.setPixelData(open("/tmp/tc/page.raw", "rb").read(), 0, 0, 320, 240)
+
+            def layers():
+                return [n.name() for n in doc.topLevelNodes() if n.type() != "selectionmask"]
+
+            actions.remove_text(doc, node, endpoint=open("/tmp/tc/endpoint.txt").read())
+            doc.waitForDone()
+            out["after"] = layers()
+            app.action("edit_undo").trigger()
+            doc.waitForDone()
+            out["undone"] = layers()
+        except Exception:
+            import traceback
+            out["error"] = traceback.format_exc()
         with open("/tmp/tc/gui.json", "w") as f:
-            json.dump({"docks": docks, "actions": actions}, f)
+            json.dump(out, f)
         os._exit(0)
 
 
@@ -183,11 +202,14 @@ Krita.instance().addExtension(Probe(Krita.instance()))
 '''
 
 
-def test_the_installed_plugin_loads_in_the_krita_gui(root, installed):
-    """kritarunner imports the package directly; only the real GUI shows that Krita loads the plugin."""
+def test_the_installed_plugin_loads_in_the_krita_gui_and_undo_removes_its_layer(root, installed, daemon, truth):
+    """kritarunner imports the package directly; only the real GUI shows that Krita loads the plugin,
+    and only a view has an undo action to trigger."""
     base = root / "tmp" / "tc"
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
+    (base / "page.raw").write_bytes(encode(truth.raw[:240, :320], "RGBA", "U8"))
+    (base / "endpoint.txt").write_text(daemon.endpoint)
     probe = installed / "tc_probe"
     probe.mkdir(exist_ok=True)
     (probe / "__init__.py").write_text(GUI_PROBE)
@@ -205,3 +227,6 @@ def test_the_installed_plugin_loads_in_the_krita_gui(root, installed):
         (installed / "tc_probe.desktop").unlink()
     assert "textclean_docker" in report["docks"]
     assert set(report["actions"]) >= {"textclean_remove_text", "textclean_select_text", "textclean_inpaint_selection"}
+    assert "error" not in report, report["error"]
+    assert report["after"] == ["Background", "Text removed"]
+    assert report["undone"] == ["Background"]
