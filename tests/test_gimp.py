@@ -165,3 +165,81 @@ def test_daemon_stopped_gives_a_clear_error_and_changes_nothing(root, installed,
     assert "textclean-daemon start" in result["error"]
     assert result["original_unchanged"] and result["layers"] == result["layers_before"]
     assert result["selection_empty"]
+
+
+GUI_SCRIPT = """
+import os, time
+import gi
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp, Gio
+image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path("/tmp/tc/page.png"))
+Gimp.Display.new(image)
+Gimp.displays_flush()
+open("/tmp/tc/shown", "w").close()
+while not os.path.exists("/tmp/tc/go"):
+    time.sleep(0.2)
+proc = Gimp.get_pdb().lookup_procedure("plug-in-textclean-remove-text")
+config = proc.create_config()
+config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+config.set_property("image", image)
+config.set_core_object_array("drawables", image.get_layers())
+config.set_property("endpoint", open("/tmp/tc/endpoint.txt").read())
+proc.run(config)
+Gimp.displays_flush()
+open("/tmp/tc/ran", "w").close()
+"""
+
+
+def test_one_undo_restores_the_image_in_the_gimp_gui(root, installed, daemon, truth):
+    """The PDB has no undo: drive GIMP's own Ctrl+Z under Xvfb and compare what the screen shows."""
+    import subprocess
+    import time
+
+    base = root / "tmp" / "tc"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    cv2.imwrite(str(base / "page.png"), truth.raw[..., ::-1])
+    (base / "endpoint.txt").write_text(daemon.endpoint)
+    (base / "gui.py").write_text(GUI_SCRIPT)
+    display = f":{harness.free_port() % 500 + 100}"
+    env = {"HOME": HOME, "DISPLAY": display}
+    xvfb = subprocess.Popen(["chroot", str(root), "Xvfb", display, "-screen", "0", "1200x900x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gimp = None
+    try:
+        time.sleep(2)
+        gimp = subprocess.Popen(["chroot", str(root), "env", "-i", "PATH=/usr/bin:/bin", f"HOME={HOME}",
+                                 f"DISPLAY={display}", "gimp", "-df", "--no-splash", "--batch-interpreter",
+                                 "python-fu-eval", "-b", "exec(open('/tmp/tc/gui.py').read())"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def wait_for(name: str) -> None:
+            deadline = time.time() + 120
+            while not (base / name).exists():
+                assert time.time() < deadline, f"GIMP never got to '{name}'"
+                time.sleep(0.3)
+            time.sleep(4)  # let the display settle
+
+        def screen(name: str) -> np.ndarray:
+            harness.run_in_root(["import", "-window", "root", f"PNG24:/tmp/tc/{name}.png"], env, timeout=60)
+            return cv2.imread(str(base / f"{name}.png"))
+
+        wait_for("shown")
+        harness.run_in_root(["xdotool", "mousemove", "900", "850"], env, timeout=30)  # over GIMP, off the canvas
+        before = screen("before")
+        (base / "go").write_text("")
+        wait_for("ran")
+        after = screen("after")
+        harness.run_in_root(["xdotool", "key", "ctrl+z"], env, timeout=30)
+        time.sleep(4)
+        undone = screen("undone")
+    finally:
+        if gimp:
+            gimp.kill()
+        subprocess.run(["pkill", "-f", "gimp-3.0"], check=False)
+        xvfb.kill()
+    assert before is not None and before.std() > 10, "nothing was on the screen"
+    changed = np.abs(after.astype(int) - before.astype(int)).max(axis=2) > 0
+    assert changed.mean() > 0.01, "Remove Text changed nothing visible"
+    restored = np.abs(undone.astype(int) - before.astype(int)).max(axis=2) > 0
+    assert restored.mean() < 0.001, f"{restored.mean():.2%} of the screen differs after one Ctrl+Z"
