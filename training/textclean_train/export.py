@@ -39,11 +39,12 @@ def _checkpoint_facts(path: str, module: str) -> dict:
     """Steps, wall time and commands of a checkpoint and of any run it was initialised from."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     args = json.loads(ckpt.get("args", "{}"))
-    stages = [{"command": _command(module, args), "steps": int(ckpt["step"]), "wall_s": float(ckpt.get("wall_s", 0))}]
+    stages = [{"command": _command(module, args), "steps": int(ckpt["step"]), "wall_s": float(ckpt.get("wall_s", 0)),
+               "planned": int(args.get("steps", ckpt["step"])), "args": args}]
     parent = args.get("init_from")
     if parent and os.path.exists(parent):
         stages = _checkpoint_facts(parent, module)["stages"] + stages
-    return {"stages": stages, "step": sum(st["steps"] for st in stages),
+    return {"stages": stages, "step": sum(st["steps"] for st in stages), "args": args,
             "wall_s": sum(st["wall_s"] for st in stages), "config": ckpt["config"], "loss": ckpt.get("loss")}
 
 
@@ -66,7 +67,9 @@ def export(segmenter_ckpt: str, inpainter_ckpt: str, val: str, heldout: str | No
             figures = evaluate_inpainter(model, val)
         params = sum(p.numel() for p in model.parameters())
         meta = {"figures": figures, "step": facts["step"], "wall_s": facts["wall_s"], "params": params,
-                "commands": [st["command"] for st in facts["stages"]], "hardware": card["hardware"]}
+                "commands": [st["command"] + (f"  (stopped at step {st['steps']} of {st['planned']})"
+                                              if st["steps"] < st["planned"] else "") for st in facts["stages"]],
+                "hardware": card["hardware"]}
         if kind == "segmenter":
             meta["threshold"] = figures["threshold"]
             held = figures.get("heldout_f1", float("nan"))
@@ -79,6 +82,7 @@ def export(segmenter_ckpt: str, inpainter_ckpt: str, val: str, heldout: str | No
         # The CPU backend's copy; `model` already holds the fp16-rounded weights.
         onnx_export.export(model, kind, path.with_suffix(".onnx"), file_version(path))
         card[kind] = {**meta, "config": facts["config"], "bytes": path.stat().st_size, "loss": facts["loss"],
+                      "train_args": facts["args"],
                       "onnx_bytes": path.with_suffix(".onnx").stat().st_size}
     (Path(out) / "MODEL_CARD.md").write_text(model_card(card))
     return card
@@ -127,7 +131,10 @@ def model_card(card: dict) -> str:
         f"- Configuration: `{json.dumps(i['config'])}`; every convolution gated (Yu et al. 2019), dilated",
         "  gated convolutions in the 1/8-scale bottleneck.",
         f"- Parameters: {i['params']:,}; file {mb(i['bytes'])} (fp16).",
-        "- Loss: hole-weighted L1 plus an L1 on image gradients; Adam.",
+        f"- Loss: hole-weighted {i['train_args'].get('pixel_loss', 'l1').upper()}"
+        + (f" plus {i['train_args']['grad_weight']} × an L1 on image gradients" if i["train_args"].get("grad_weight")
+           else "") + "; Adam. The network gets Telea's fill of the hole as a guide and learns a correction"
+        + (" (guided)." if i["config"].get("guided") else "."),
         f"- Steps: {i['step']}; wall time {i['wall_s'] / 60:.0f} min.",
         *[f"- Command: `{c}`" for c in i["commands"]],
         "",
