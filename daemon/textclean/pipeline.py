@@ -40,7 +40,7 @@ class Cancelled(Exception):
 @dataclass(frozen=True)
 class PipelineConfig:
     tile: int = 1024  # largest segmenter tile side at working scale
-    margin: int = 64  # tile border discarded on each inner side
+    margin: int = 96  # overlap between neighbouring tiles is 2 × margin, blended
     max_working_side: int = 3072  # pages longer than this are segmented at 1/k
     batch: int = 2  # tiles per forward pass
     inpaint_max_side: int = 512  # crops larger than this are inpainted downscaled
@@ -66,6 +66,17 @@ def _tiling(length: int, max_tile: int, margin: int) -> tuple[int, list[int]]:
     n = math.ceil((length - 2 * margin) / (max_tile - 2 * margin))
     tile = min(max_tile, _ceil16(math.ceil((length + 2 * margin * (n - 1)) / n)))
     return tile, [(length - tile) * i // (n - 1) for i in range(n)]
+
+
+def _ramp(length: int, margin: int) -> np.ndarray:
+    """Blending weights along one tile side: rising over the first 2 × margin pixels, falling over the last."""
+    ramp = np.ones(length, np.float32)
+    margin = min(margin, length // 4)
+    if margin > 0:
+        r = (np.arange(2 * margin, dtype=np.float32) + 0.5) / (2 * margin)
+        ramp[: 2 * margin] = r
+        ramp[-2 * margin:] = np.minimum(ramp[-2 * margin:], r[::-1])
+    return ramp
 
 
 def _shrink(array: np.ndarray, k: int, convert: Callable[[np.ndarray], np.ndarray], strip: int = 512) -> np.ndarray:
@@ -124,28 +135,42 @@ class Pipeline:
         if hk < th or wk < tw:  # a side shorter than a tile: pad it to one tile
             work = cv2.copyMakeBorder(work, 0, max(0, th - hk), 0, max(0, tw - wk), cv2.BORDER_REPLICATE)
         ph, pw = work.shape[:2]
-        prob = np.zeros((ph, pw), np.uint8)
+        # Overlapping tiles are blended with weights that ramp up across the
+        # overlap: ASPP's image pooling gives each tile its own global context,
+        # and a hard cut between two tiles would show as a seam.
+        total = np.zeros((ph, pw), np.float32)
+        weight = np.zeros((ph, pw), np.float32)
+        ramp_y = _ramp(th, margin)
+        ramp_x = _ramp(tw, margin)
         tiles = []
         for y in ys:
             for x in xs:
-                # Keep only the tile's interior, except where it meets the page edge.
-                iy0 = y + (margin if y > 0 else 0)
-                iy1 = y + th - (margin if y + th < ph else 0)
-                ix0 = x + (margin if x > 0 else 0)
-                ix1 = x + tw - (margin if x + tw < pw else 0)
-                if region_k is not None and not region_k[iy0:min(iy1, hk), ix0:min(ix1, wk)].any():
+                if region_k is not None and not region_k[y:min(y + th, hk), x:min(x + tw, wk)].any():
                     continue
-                tiles.append((y, x, iy0, iy1, ix0, ix1))
+                wy = ramp_y.copy()
+                wx = ramp_x.copy()
+                if y == 0:
+                    wy[: th // 2] = 1.0
+                if y + th >= ph:
+                    wy[th // 2:] = 1.0
+                if x == 0:
+                    wx[: tw // 2] = 1.0
+                if x + tw >= pw:
+                    wx[tw // 2:] = 1.0
+                tiles.append((y, x, np.outer(wy, wx)))
         for b in range(0, len(tiles), self.config.batch):
             if cancel and cancel():
                 raise Cancelled()
             group = tiles[b:b + self.config.batch]
-            batch = np.stack([work[y:y + th, x:x + tw] for y, x, *_ in group])
+            batch = np.stack([work[y:y + th, x:x + tw] for y, x, _ in group])
             out = self.runner.segment(batch)
-            for (y, x, iy0, iy1, ix0, ix1), p in zip(group, out):
-                prob[iy0:iy1, ix0:ix1] = (p[iy0 - y:iy1 - y, ix0 - x:ix1 - x] * 255 + 0.5).astype(np.uint8)
+            for (y, x, w), p in zip(group, out):
+                total[y:y + th, x:x + tw] += p * w
+                weight[y:y + th, x:x + tw] += w
             if progress:
                 progress(min(1.0, (b + len(group)) / len(tiles)), "segment")
+        prob = (np.divide(total, weight, out=np.zeros_like(total), where=weight > 0) * 255 + 0.5).astype(np.uint8)
+        del total, weight
         prob = prob[:hk, :wk]
         if region_k is not None:
             prob[~region_k] = 0
