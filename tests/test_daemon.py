@@ -155,7 +155,7 @@ def test_padded_rows_are_read_by_stride(daemon):
 # ------------------------------------------------------------- concurrency
 
 def test_ping_answers_while_a_large_page_is_processed(daemon):
-    big = np.tile(page(), (6, 6, 1))  # 1200×1440
+    big = np.tile(page(), (12, 12, 1))  # 2400×2880: seconds of work, even with ONNX Runtime
     done = threading.Event()
 
     def work() -> None:
@@ -198,7 +198,7 @@ def test_concurrent_clients_of_both_kinds(daemon):
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_cancel_stops_a_running_request(daemon, transport):
-    big = np.tile(page(), (8, 8, 1))
+    big = np.tile(page(), (12, 12, 1))
     with tc.connect(daemon.endpoint, transport=transport) as c:
         threading.Timer(0.5, c.cancel).start()
         t0 = time.perf_counter()

@@ -34,7 +34,7 @@ def rss_mb(pid: int) -> float:
 def test_sigkill_mid_request_is_reported_and_a_later_start_cleans_up(env, tmp_path, transport):
     assert daemon_cli(["start", "--device", "cpu", *UNTRAINED], env).returncode == 0
     pid = json.loads((tmp_path / "state" / "daemon.pid").read_text())["pid"]
-    big = np.tile(page(), (10, 10, 1))
+    big = np.tile(page(), (16, 16, 1))
     errors = []
 
     def call() -> None:
