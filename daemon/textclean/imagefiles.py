@@ -75,14 +75,23 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
         array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
         if array is None:  # OpenCV lacks the codec or the data is truncated
             array = _read_with_pillow(p, mode)
-        elif array.ndim == 3 and array.shape[2] == 3:
-            array = cv2.cvtColor(array, cv2.COLOR_BGR2RGB)
-        elif array.ndim == 3 and array.shape[2] == 4:
-            array = cv2.cvtColor(array, cv2.COLOR_BGRA2RGBA)
+        else:
+            array = _rgb_order(array)
     if array.dtype not in (np.uint8, np.uint16, np.float32):
         array = array.astype(np.float32) / (np.iinfo(array.dtype).max if array.dtype.kind in "iu" else 1.0)
     if mode == "LA" and array.ndim == 3 and array.shape[2] == 4:  # OpenCV expands gray+alpha
         array = np.ascontiguousarray(array[..., [0, 3]])
+    return _checked(p, array)
+
+
+def _rgb_order(array: np.ndarray) -> np.ndarray:
+    """OpenCV decodes colour as BGR(A); the pipeline takes RGB(A)."""
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        return cv2.cvtColor(array, cv2.COLOR_BGR2RGB if array.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
+    return array
+
+
+def _checked(p: Path, array: np.ndarray) -> np.ndarray:
     try:
         check_image(array)
     except UnsupportedImage as exc:
@@ -111,15 +120,10 @@ def _read_tiff_with_opencv(p: Path, max_pixels: int) -> np.ndarray:
     if array.shape[0] * array.shape[1] > max_pixels:
         raise ImageFileError(f"{p}: {array.shape[1]}×{array.shape[0]} is over the limit of "
                              f"{max_pixels / 1e6:.0f} MP (raise it with --max-pixels)")
-    if array.ndim == 3 and array.shape[2] in (3, 4):
-        array = cv2.cvtColor(array, cv2.COLOR_BGR2RGB if array.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
+    array = _rgb_order(array)
     if array.dtype not in (np.uint8, np.uint16, np.float32):
         array = array.astype(np.float32)
-    try:
-        check_image(array)
-    except UnsupportedImage as exc:
-        raise ImageFileError(f"{p}: {exc}") from None
-    return array
+    return _checked(p, array)
 
 
 def _read_with_pillow(p: Path, mode: str) -> np.ndarray:
