@@ -127,8 +127,9 @@ class Pipeline:
         hk, wk = work.shape[:2]
         region_k = None
         if region is not None:
-            region_k = _shrink((_as_mask(region, (h, w), "region") > 0).astype(np.uint8) * 255, k,
-                               lambda a: a) > 0
+            # Converted strip by strip inside _shrink, so a huge page's region is never copied whole.
+            region_k = _shrink(_as_mask(region, (h, w), "region"), k,
+                               lambda a: (a > 0).astype(np.uint8) * 255) > 0
         margin = self.config.margin
         th, ys = _tiling(hk, self.config.tile, margin)
         tw, xs = _tiling(wk, self.config.tile, margin)
