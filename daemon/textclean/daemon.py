@@ -297,8 +297,7 @@ def _check_free(endpoint: str) -> None:
         sock.unbind(endpoint)
     except zmq.ZMQError as exc:
         if exc.errno == zmq.EADDRINUSE:
-            raise EndpointBusy(f"{endpoint} is already in use (another textclean daemon? "
-                               "try `textclean-daemon status`)") from None
+            raise EndpointBusy(endpoint) from None
         raise
     finally:
         sock.close(0)

@@ -42,6 +42,9 @@ PROGRESS_INTERVAL_S = 0.1
 class EndpointBusy(RuntimeError):
     """Another process is bound to the endpoint."""
 
+    def __init__(self, endpoint: str) -> None:
+        super().__init__(f"{endpoint} is already in use (another textclean daemon? try `textclean-daemon status`)")
+
 
 class InsecureEndpoint(RuntimeError):
     """A non-loopback endpoint was asked for without CURVE keys."""
@@ -178,8 +181,7 @@ class Server:
             if self._auth:
                 self._auth.stop()
             if exc.errno == zmq.EADDRINUSE:
-                raise EndpointBusy(f"{self.endpoint} is already in use (another textclean daemon? "
-                                   "try `textclean-daemon status`)") from None
+                raise EndpointBusy(self.endpoint) from None
             raise
         return sock
 
