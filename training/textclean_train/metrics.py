@@ -56,6 +56,25 @@ class MaskCounts:
         return max(((t, self.at(t)) for t in self.thresholds), key=lambda x: x[1]["f1"])
 
 
+def tolerant_scores(mask: np.ndarray, reference: np.ndarray, px: int = TOLERANCE_PX
+                    ) -> tuple[float, float, float, np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 of a page mask against a reference, with a ``px`` tolerance.
+
+    A marked pixel within ``px`` of reference text is not a false positive, and a reference pixel within
+    ``px`` of a marked one counts as found (reference masks disagree on rims by a pixel or two). Also
+    returns the found, false and missed maps (bool) for overlays.
+    """
+    pred, ref = mask > 0, reference > 0
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1))
+    near_ref = cv2.dilate(ref.astype(np.uint8), disk) > 0
+    near_pred = cv2.dilate(pred.astype(np.uint8), disk) > 0
+    found, false = pred & near_ref, pred & ~near_ref
+    missed = ref & ~near_pred
+    p = float(found.sum()) / max(1, int(pred.sum()))
+    r = float((ref & near_pred).sum()) / max(1, int(ref.sum()))
+    return p, r, 2 * p * r / max(1e-9, p + r), found, false, missed
+
+
 def psnr_in(pred: np.ndarray, target: np.ndarray, hole: np.ndarray) -> float:
     """PSNR over hole pixels only; images in [0, 1]."""
     m = hole.astype(bool)
