@@ -52,14 +52,20 @@ def crops_from(sample: Sample, rng: np.random.Generator, n: int, size: int = CRO
     return out
 
 
-def _make_page_crops(args: tuple[int, str, str, int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    seed, kind, split, n = args
-    return crops_from(make_sample(seed, kind, split), np.random.default_rng(seed + 7_000_000), n)
+def _make_page_crops(args: tuple[int, str, str, int, bool]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    seed, kind, split, n, text = args
+    return crops_from(make_sample(seed, kind, split, text=text), np.random.default_rng(seed + 7_000_000), n)
 
 
 def write_synthetic(out_dir: str, pages: int, seed: int, split: str = "train", crops_per_page: int = 4,
-                    colour_share: float = 0.3, workers: int = 2) -> None:
-    """Generate ``pages`` pages (seeds ``seed..seed+pages-1``) and store their crops."""
+                    colour_share: float = 0.3, workers: int = 2, negative_share: float = 0.1) -> None:
+    """Generate ``pages`` pages (seeds ``seed..seed+pages-1``) and store their crops.
+
+    ``negative_share`` of the pages carry no text at all: art the segmenter must learn to leave alone.
+    """
+    from .fonts import index_fonts
+
+    index_fonts()  # once, before the workers fork, instead of once in each
     os.makedirs(out_dir, exist_ok=True)
     n = pages * crops_per_page
     arrays = {
@@ -69,8 +75,9 @@ def write_synthetic(out_dir: str, pages: int, seed: int, split: str = "train", c
     }
     # Every k-th page is colour, so the share is exact and independent of the seed.
     every = max(1, round(1 / colour_share)) if colour_share > 0 else 0
-    jobs = [(seed + i, "colour" if every and i % every == every - 1 else "manga", split, crops_per_page)
-            for i in range(pages)]
+    neg_every = max(1, round(1 / negative_share)) if negative_share > 0 else 0
+    jobs = [(seed + i, "colour" if every and i % every == every - 1 else "manga", split, crops_per_page,
+             not (neg_every and i % neg_every == neg_every // 2)) for i in range(pages)]
     t0, i = time.time(), 0
     ctx = mp.get_context("fork")
     with ctx.Pool(workers) as pool:
@@ -84,7 +91,8 @@ def write_synthetic(out_dir: str, pages: int, seed: int, split: str = "train", c
         a.flush()
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
         json.dump({"source": "synthetic", "pages": pages, "seed": seed, "split": split,
-                   "crops_per_page": crops_per_page, "colour_share": colour_share, "crop": CROP}, f)
+                   "crops_per_page": crops_per_page, "colour_share": colour_share, "crop": CROP,
+                   "negative_share": negative_share}, f)
 
 
 class CropDataset(Dataset):
@@ -134,6 +142,34 @@ class CropDataset(Dataset):
         }
 
 
+class MixedCrops(Dataset):
+    """Several crop folders drawn from in fixed proportions, such as synthetic pages and mined hard negatives.
+
+    ``sources`` are ``"DIR"`` or ``"DIR:WEIGHT"``; weights default to each folder's size, so a small folder of
+    hard negatives can be oversampled by giving it a weight (the share of each batch it should be).
+    """
+
+    def __init__(self, sources: list[str], **kwargs) -> None:
+        self.parts: list[CropDataset] = []
+        weights: list[float] = []
+        for src in sources:
+            root, _, w = src.partition(":")
+            part = CropDataset(root, **kwargs)
+            self.parts.append(part)
+            weights.append(float(w) if w else float(len(part)))
+        self.cum = np.cumsum(np.asarray(weights) / sum(weights))
+        self.length = sum(len(p) for p in self.parts)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        # The folder is a pure function of the index, so every rank and every resume agrees on it.
+        u = np.random.default_rng(index).random()
+        k = min(int(np.searchsorted(self.cum, u, side="right")), len(self.parts) - 1)
+        return self.parts[k][index]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -145,6 +181,7 @@ def main() -> None:
     s.add_argument("--crops-per-page", type=int, default=4)
     s.add_argument("--colour-share", type=float, default=0.3)
     s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--negative-share", type=float, default=0.1, help="share of pages with no text at all")
     p = sub.add_parser("pairs", help="a folder of raw/clean pairs")
     p.add_argument("pairs_dir")
     p.add_argument("out")
@@ -153,7 +190,8 @@ def main() -> None:
     p.add_argument("--dilate", type=int, default=3)
     a = ap.parse_args()
     if a.cmd == "synth":
-        write_synthetic(a.out, a.pages, a.seed, a.split, a.crops_per_page, a.colour_share, a.workers)
+        write_synthetic(a.out, a.pages, a.seed, a.split, a.crops_per_page, a.colour_share, a.workers,
+                        a.negative_share)
     else:
         from .pairs import write_pairs
         write_pairs(a.pairs_dir, a.out, a.crops_per_page, a.threshold, a.dilate)
@@ -163,4 +201,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["CROP", "IGNORE", "CropDataset", "crops_from", "write_synthetic"]
+__all__ = ["CROP", "IGNORE", "CropDataset", "MixedCrops", "crops_from", "write_synthetic"]

@@ -232,9 +232,15 @@ def _fill_panel(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int]) -> No
     if h < 8 or w < 8:
         return
     view = img[y0:y1, x0:x1]
-    background = rng.choice(["paper", "tone", "tone", "gradtone", "linetone", "gradient", "black", "speed"],
-                            p=[0.3, 0.2, 0.1, 0.1, 0.05, 0.1, 0.05, 0.1])
-    if background == "tone":
+    background = rng.choice(["paper", "tone", "tone", "gradtone", "linetone", "gradient", "black", "speed",
+                             "picture"], p=[0.22, 0.14, 0.08, 0.08, 0.04, 0.08, 0.04, 0.08, 0.24])
+    if background == "picture":
+        from .art import mangaize, random_picture  # art builds on this module's tones: imported late
+
+        picture = random_picture(rng, h, w)
+        if picture is not None:
+            view[:] = mangaize(picture, rng)
+    elif background == "tone":
         view[:] = screentone(h, w, rng)
     elif background == "gradtone":
         view[:] = screentone(h, w, rng, gradient=True)
@@ -257,6 +263,10 @@ def _fill_panel(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int]) -> No
     draw_line_art(view, rng, (0, 0, w, h), int(rng.integers(2, 14)))
     for _ in range(int(rng.integers(0, 3))):
         draw_hatching(view, rng, (0, 0, w, h))
+    # Faces, eyes, hair, windows and small objects: what real pages have and glyphs resemble.
+    from .marks import scatter_marks  # marks draws with this module's helpers: imported late
+
+    scatter_marks(view, rng, (0, 0, w, h), int(rng.integers(0, 7)))
 
 
 def manga_page(h: int, w: int, rng: Rng) -> tuple[np.ndarray, list[Bubble]]:
@@ -340,17 +350,10 @@ def illustration(h: int, w: int, rng: Rng) -> np.ndarray:
 
 
 def colour_page(h: int, w: int, rng: Rng) -> tuple[np.ndarray, list[Bubble]]:
-    photos = _photos()
-    if photos and rng.random() < 0.5:
-        src = photos[int(rng.integers(len(photos)))]
-        sh, sw = src.shape[:2]
-        scale = max(h / sh, w / sw) * rng.uniform(1.0, 1.6)
-        src = cv2.resize(src, (int(sw * scale) + 1, int(sh * scale) + 1), interpolation=cv2.INTER_LINEAR)
-        y, x = int(rng.integers(0, src.shape[0] - h + 1)), int(rng.integers(0, src.shape[1] - w + 1))
-        img = src[y:y + h, x:x + w].copy()
-        if rng.random() < 0.5:
-            img = img[:, ::-1].copy()
-    else:
+    from .art import random_picture  # art builds on this module's tones, so it is imported late
+
+    img = random_picture(rng, h, w) if rng.random() < 0.6 else None
+    if img is None:
         img = illustration(h, w, rng)
     bubbles: list[Bubble] = []
     for _ in range(int(rng.integers(0, 3))):

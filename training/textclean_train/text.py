@@ -29,12 +29,17 @@ class TextBlock:
     shadow_offset: tuple[int, int] = (0, 0)
 
 
-def _draw(canvas_size: tuple[int, int], items: list[tuple[tuple[float, float], str]],
+def draw_coverage(canvas_size: tuple[int, int], items: list[tuple[tuple[float, float], str]],
           font, stroke: int) -> np.ndarray:
     im = Image.new("L", canvas_size, 0)
     d = ImageDraw.Draw(im)
     for (x, y), s in items:
-        d.text((x, y), s, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+        try:
+            d.text((x, y), s, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+        except OSError:
+            # A few fonts' hinting programs fail on some glyphs at some sizes. The string is left out of
+            # both the page and the label, so the pair stays consistent; one bad font must not end a run.
+            continue
     return np.asarray(im, np.float32) / 255
 
 
@@ -68,23 +73,23 @@ def render_block(lines: list[str], spec: FontSpec, size: int, vertical: bool, st
                  shadow: int, rng: Rng, angle: float = 0.0) -> TextBlock:
     font = load_font(spec, size)
     canvas, items = layout(lines, font, size, vertical, stroke)
-    fill = _draw(canvas, items, font, 0)
-    outer = _draw(canvas, items, font, stroke) if stroke > 0 else fill
+    fill = draw_coverage(canvas, items, font, 0)
+    outer = draw_coverage(canvas, items, font, stroke) if stroke > 0 else fill
     # Fake bold for regular faces, as letterers do with a thin same-colour stroke.
     if not spec.bold and stroke == 0 and rng.random() < 0.25 and size >= 14:
-        fill = outer = _draw(canvas, items, font, max(1, size // 28))
+        fill = outer = draw_coverage(canvas, items, font, max(1, size // 28))
     shadow_map, offset = None, (0, 0)
     if shadow > 0:
         shadow_map = outer.copy()
         offset = (int(rng.choice([-1, 1])) * shadow, shadow)
     if angle:
-        fill, outer = _rotate(fill, angle), _rotate(outer, angle)
+        fill, outer = rotate_coverage(fill, angle), rotate_coverage(outer, angle)
         if shadow_map is not None:
-            shadow_map = _rotate(shadow_map, angle)
+            shadow_map = rotate_coverage(shadow_map, angle)
     return TextBlock(fill, outer, shadow_map, offset)
 
 
-def _rotate(cov: np.ndarray, angle: float) -> np.ndarray:
+def rotate_coverage(cov: np.ndarray, angle: float) -> np.ndarray:
     h, w = cov.shape
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     cos, sin = abs(m[0, 0]), abs(m[0, 1])
@@ -95,8 +100,13 @@ def _rotate(cov: np.ndarray, angle: float) -> np.ndarray:
 
 
 def composite(page: np.ndarray, block: TextBlock, x: int, y: int, fill_color, outline_color,
-              shadow_color) -> np.ndarray:
-    """Paint ``block`` onto ``page`` in place at (x, y); return the text alpha (page-sized)."""
+              shadow_color, halo: tuple[np.ndarray, object] | None = None, opacity: float = 1.0) -> np.ndarray:
+    """Paint ``block`` onto ``page`` in place at (x, y); return the text alpha (page-sized).
+
+    ``fill_color`` is an RGB triple or an array of the block's size (gradient and toned fills).
+    ``halo`` is (coverage, colour) painted under everything: a double outline or a glow.
+    ``opacity`` < 1 lets the art show through, as semi-transparent captions do.
+    """
     ph, pw = page.shape[:2]
     alpha = np.zeros((ph, pw), np.float32)
 
@@ -106,15 +116,19 @@ def composite(page: np.ndarray, block: TextBlock, x: int, y: int, fill_color, ou
         x1, y1 = min(pw, ox + bw), min(ph, oy + bh)
         if x1 <= x0 or y1 <= y0:
             return
-        a = cov[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+        a = cov[y0 - oy:y1 - oy, x0 - ox:x1 - ox] * opacity
         region = page[y0:y1, x0:x1]
         col = np.asarray(color, np.float32)
+        if col.ndim == 3:  # a per-pixel fill, laid out like the block
+            col = col[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
         if page.ndim == 3:
             region[:] = region * (1 - a[..., None]) + col * a[..., None]
         else:
-            region[:] = region * (1 - a) + float(col.mean()) * a
+            region[:] = region * (1 - a) + (col.mean(-1) if col.ndim == 3 else float(col.mean())) * a
         np.maximum(alpha[y0:y1, x0:x1], a, out=alpha[y0:y1, x0:x1])
 
+    if halo is not None:
+        paint(halo[0], x, y, halo[1])
     if block.shadow is not None:
         paint(block.shadow, x + block.shadow_offset[0], y + block.shadow_offset[1], shadow_color)
     if block.outer is not block.fill:
@@ -161,8 +175,12 @@ def random_lines(rng: Rng, script: str, size: int, max_w: float, max_h: float,
 
 
 def pick_font(rng: Rng, script: str, split: str, bold: bool | None = None) -> FontSpec:
+    """A family chosen uniformly, then one of its faces: a family with 40 weights is not 40 times as likely."""
     fonts = fonts_for(script, split)
     if bold is not None:
         preferred = [f for f in fonts if f.bold == bold]
         fonts = tuple(preferred) or fonts
-    return fonts[int(rng.integers(len(fonts)))]
+    names = sorted({f.family for f in fonts})
+    family = names[int(rng.integers(len(names)))]
+    faces = [f for f in fonts if f.family == family]
+    return faces[int(rng.integers(len(faces)))]

@@ -1,0 +1,122 @@
+"""Drawn art and photos from installed packages, and photos turned into manga.
+
+Real comic pages hold characters: faces, eyes, hair and hands drawn with ink
+lines, screentone and solid blacks. Our procedural art alone is narrower, so
+this module adds:
+
+- raster art from Debian packages of games and visual novels (``ART_PACKAGES``),
+  used as it is under colour text and turned into manga under black-and-white
+  text; and
+- ``mangaize``: any picture as a manga panel, with XDoG ink lines, its mid-tones
+  as halftone screentone at a random period and angle, and its darkest parts as
+  solid black, the way manga art is printed.
+
+``openclipart-png``, ``openclipart-svg`` and ``mate-backgrounds`` are reserved
+for an independent evaluation and must never be listed here.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import cv2
+import numpy as np
+
+from .pages import _photos, screentone
+
+Rng = np.random.Generator
+
+# Debian packages whose data holds drawn character art (installed by scripts/install-fonts).
+ART_PACKAGES = ("renpy-thequestion", "renpy-demo")
+ART_DIRS = ("/usr/share/games/renpy",)
+RESERVED = ("openclipart", "mate-backgrounds")
+# Files that are user-interface screens with words on them (unlabelled text would teach the segmenter
+# to ignore text), or logos and masks rather than art.
+NOT_ART = ("launcher", "popup", "imagemap", "logo", "icon", "ninepatch", "hover", "idle", "_tv_unsafe",
+           "imagedissolve", "spotlight", "skin_", "launchimage", "/gui/")
+MIN_SIDE = 160
+
+
+@functools.lru_cache(maxsize=1)
+def art_files() -> tuple[str, ...]:
+    """Raster images at least ``MIN_SIDE`` px on each side in the art packages' folders."""
+    out = []
+    for root_dir in ART_DIRS:
+        for root, _dirs, files in os.walk(root_dir):
+            if any(r in root for r in RESERVED):
+                continue
+            for name in files:
+                if name.lower().endswith((".png", ".jpg", ".jpeg", ".webp")):
+                    path = os.path.join(root, name)
+                    if os.path.getsize(path) > 8_000 and not any(n in path for n in NOT_ART):
+                        out.append(path)
+    return tuple(sorted(out))
+
+
+@functools.lru_cache(maxsize=64)
+def _load(path: str) -> np.ndarray | None:
+    im = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if im is None or min(im.shape[:2]) < MIN_SIDE:
+        return None
+    if im.dtype != np.uint8:
+        im = (im / 257).astype(np.uint8)
+    if im.ndim == 2:
+        im = cv2.cvtColor(im, cv2.COLOR_GRAY2BGR)
+    if im.shape[2] == 4:  # sprites: put them on paper, not on black
+        a = im[..., 3:4].astype(np.float32) / 255
+        im = (im[..., :3] * a + 255 * (1 - a)).astype(np.uint8)
+    return np.ascontiguousarray(im[..., 2::-1]).astype(np.float32) / 255
+
+
+def random_picture(rng: Rng, h: int, w: int) -> np.ndarray | None:
+    """An H×W×3 float crop of a package picture or a bundled photo, scaled and maybe mirrored."""
+    files = art_files()
+    src = None
+    if files and rng.random() < 0.75:
+        for _ in range(3):
+            src = _load(files[int(rng.integers(len(files)))])
+            if src is not None:
+                break
+    if src is None:
+        photos = _photos()
+        if not photos:
+            return None
+        src = photos[int(rng.integers(len(photos)))]
+    sh, sw = src.shape[:2]
+    scale = max(h / sh, w / sw) * rng.uniform(1.0, 2.0)
+    src = cv2.resize(src, (int(sw * scale) + 1, int(sh * scale) + 1), interpolation=cv2.INTER_AREA
+                     if scale < 1 else cv2.INTER_LINEAR)
+    y, x = int(rng.integers(0, src.shape[0] - h + 1)), int(rng.integers(0, src.shape[1] - w + 1))
+    img = src[y:y + h, x:x + w]
+    return np.ascontiguousarray(img[:, ::-1] if rng.random() < 0.5 else img)
+
+
+def xdog(gray: np.ndarray, rng: Rng) -> np.ndarray:
+    """Extended difference of Gaussians: ink lines (0) on paper (1), as an inker would trace edges."""
+    sigma = float(rng.uniform(0.6, 1.6))
+    k, p, eps, phi = 1.6, float(rng.uniform(15, 40)), float(rng.uniform(-0.05, 0.05)), float(rng.uniform(20, 80))
+    g1 = cv2.GaussianBlur(gray, (0, 0), sigma)
+    g2 = cv2.GaussianBlur(gray, (0, 0), sigma * k)
+    d = (1 + p) * g1 - p * g2
+    return np.where(d >= eps, 1.0, 1.0 + np.tanh(phi * (d - eps))).clip(0, 1).astype(np.float32)
+
+
+def mangaize(rgb: np.ndarray, rng: Rng) -> np.ndarray:
+    """A picture as black-and-white manga: ink lines, screentone mid-tones and solid blacks."""
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    smooth = cv2.bilateralFilter(gray, 7, 0.1, 5)
+    lines = xdog(smooth, rng)
+    h, w = gray.shape
+    black_at, white_at = float(rng.uniform(0.12, 0.3)), float(rng.uniform(0.6, 0.85))
+    out = np.ones((h, w), np.float32)
+    mid = (smooth >= black_at) & (smooth < white_at)
+    if rng.random() < 0.8:
+        # One or two tones by level, as a tone artist cuts sheets: darker areas get the denser sheet.
+        split = (black_at + white_at) / 2
+        dense = screentone(h, w, rng, level=float(rng.uniform(0.35, 0.6)))
+        light = screentone(h, w, rng, level=float(rng.uniform(0.08, 0.3)))
+        out = np.where(mid & (smooth < split), dense, out)
+        out = np.where(mid & (smooth >= split), light, out)
+    out[smooth < black_at] = 0.0
+    return np.minimum(out, lines)
