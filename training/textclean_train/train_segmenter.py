@@ -22,7 +22,7 @@ import torch
 from textclean.models import SegmenterConfig, TextSegmenter
 
 from . import distributed
-from .dataset import CropDataset
+from .dataset import CropDataset, MixedCrops
 from .loop import ProgressLog, end_of_step, endless_loader, load_checkpoint, lr_at, out_of_time, save_checkpoint
 from .losses import SEGMENTER_LOSSES
 from .metrics import MaskCounts
@@ -46,7 +46,8 @@ def validate(model: torch.nn.Module, root: str, device: torch.device, size: int 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, help="crop folder from textclean_train.dataset")
+    ap.add_argument("--data", required=True, nargs="+",
+                    help="crop folders from textclean_train.dataset, each DIR or DIR:WEIGHT (share of each batch)")
     ap.add_argument("--val", default=None, help="validation crop folder (never trained on)")
     ap.add_argument("--val-heldout", default=None, help="validation crops rendered with held-out fonts")
     ap.add_argument("--out", required=True)
@@ -71,6 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-minutes", type=float, default=0, help="stop (and checkpoint) after this long")
+    ap.add_argument("--time-schedule", action="store_true",
+                    help="anneal the learning rate over --max-minutes rather than --steps, so a time-boxed run "
+                         "ends at the bottom of its cosine instead of being cut off half-way")
     return ap.parse_args(argv)
 
 
@@ -86,7 +90,10 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
                              decoder_channels=args.decoder_channels, refine_channels=args.refine_channels)
     model = TextSegmenter(config)
     if args.init_from and not os.path.exists(os.path.join(args.out, "last.pt")):
-        state = torch.load(args.init_from, map_location="cpu", weights_only=True)["model"]
+        data = torch.load(args.init_from, map_location="cpu", weights_only=True)
+        # A training checkpoint keeps "model"; a shipped weight file keeps an fp16 "state_dict".
+        state = data["model"] if "model" in data else {k: v.float() if v.is_floating_point() else v
+                                                       for k, v in data["state_dict"].items()}
         missing, _ = model.load_state_dict(state, strict=False)
         if rt.is_main:
             print(f"initialised from {args.init_from}; new layers: {sorted({k.split('.')[0] for k in missing})}")
@@ -103,7 +110,7 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
             print(f"resumed from {last} at step {start}", flush=True)
     net = distributed.wrap(model, rt)
     loss_fn = SEGMENTER_LOSSES[args.loss]
-    data = endless_loader(CropDataset(args.data, size=args.crop), rt, args.batch, args.seed, start, args.workers)
+    data = endless_loader(MixedCrops(args.data, size=args.crop), rt, args.batch, args.seed, start, args.workers)
     log = ProgressLog(args.steps, args.batch, rt.world_size, start)
     t0 = time.time()
 
@@ -115,7 +122,12 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
 
     step = start
     for step in range(start, args.steps):
-        lr = lr_at(step, args.steps, args.lr, args.warmup)
+        virtual = step
+        if args.time_schedule and args.max_minutes:
+            # Progress is whichever is further along: steps or this run's share of its time budget.
+            elapsed = (time.time() - t0) / (args.max_minutes * 60)
+            virtual = max(step, start + int(elapsed * (args.steps - start)))
+        lr = lr_at(virtual, args.steps, args.lr, args.warmup)
         for g in opt.param_groups:
             g["lr"] = lr
         batch = next(data)
