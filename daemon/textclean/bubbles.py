@@ -4,8 +4,9 @@ A bubble is a closed region of near-flat colour around text: the white
 inside of a balloon, a caption box, a black narration box. For each piece
 of found text whose surrounding ring is one flat colour, the region of that
 colour connected to it is flood-filled (with the text itself counted as that
-colour). The region is a bubble when it is closed: it touches no page edge
-and covers at most a quarter of the page. Its inside, with the text holes
+colour). The region is a bubble when it is closed (it touches no page edge,
+or one edge along less than 3/4 of it: a balloon cut by the trim) and covers
+at most a quarter of the page. Its inside, with the text holes
 filled, is where text may be removed. Text on art, on the page's gutter or
 across a balloon's outline fails one of these tests and is left alone, so a
 cautious first run never touches the art.
@@ -51,22 +52,34 @@ def bubble_area(image: np.ndarray, text: np.ndarray) -> np.ndarray:
         seeds.append((int(ys[best]) + y0, int(xs[best]) + x0))
     area = np.zeros((h, w), bool)
     filled = np.zeros((h + 2, w + 2), np.uint8)  # floodFill's mask: also stops later fills at known regions
-    verdicts: dict[int, bool] = {}
+    judged = 0
     flags = 4 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY
     for sy, sx in seeds:
-        known = int(filled[sy + 1, sx + 1])
-        if known:
+        if filled[sy + 1, sx + 1]:
             continue  # its region was judged already, and marked in ``area`` if a bubble
-        label = len(verdicts) % 254 + 1
+        judged += 1
+        label = judged % 254 + 1
         diff = (TOLERANCE,) * 3
         _, _, _, (rx, ry, rw, rh) = cv2.floodFill(work, filled, (sx, sy), 0, diff, diff, flags | (label << 8))
         region = filled[ry + 1:ry + 1 + rh, rx + 1:rx + 1 + rw] == label
-        closed = rx > 0 and ry > 0 and rx + rw < w and ry + rh < h
+        closed = _closed(rx, ry, rw, rh, w, h)
         small = region.sum() <= MAX_FRACTION * h * w
-        verdicts[len(verdicts)] = closed and small
         if closed and small:
             area[ry:ry + rh, rx:rx + rw] |= _with_holes(region)
     return area
+
+
+def _closed(x: int, y: int, bw: int, bh: int, w: int, h: int) -> bool:
+    """A region that touches no page edge, or one edge along less than 3/4 of it (a balloon cut by
+    the trim). The gutter and the page's background run along several edges, or along most of one.
+    """
+    touches = [x == 0, y == 0, x + bw == w, y + bh == h]
+    if sum(touches) == 0:
+        return True
+    if sum(touches) > 1:
+        return False
+    along = bh / h if touches[0] or touches[2] else bw / w
+    return along < 0.75
 
 
 def _with_holes(region: np.ndarray) -> np.ndarray:

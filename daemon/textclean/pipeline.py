@@ -159,17 +159,21 @@ class Pipeline:
             for x in xs:
                 if region_k is not None and not region_k[y:min(y + th, hk), x:min(x + tw, wk)].any():
                     continue
-                wy = ramp_y.copy()
-                wx = ramp_x.copy()
-                if y == 0:
-                    wy[: th // 2] = 1.0
-                if y + th >= ph:
-                    wy[th // 2:] = 1.0
-                if x == 0:
-                    wx[: tw // 2] = 1.0
-                if x + tw >= pw:
-                    wx[tw // 2:] = 1.0
-                tiles.append((y, x, np.outer(wy, wx)))
+                tiles.append((y, x))
+
+        def weights_at(y: int, x: int) -> np.ndarray:  # made per tile: held for all, they would be a page
+            wy = ramp_y.copy()
+            wx = ramp_x.copy()
+            if y == 0:
+                wy[: th // 2] = 1.0
+            if y + th >= ph:
+                wy[th // 2:] = 1.0
+            if x == 0:
+                wx[: tw // 2] = 1.0
+            if x + tw >= pw:
+                wx[tw // 2:] = 1.0
+            return np.outer(wy, wx)
+
         # The blend sums live only for the rows that tiles still to come can reach: rows above the
         # next tile's top are final and go out as uint8, so a 100000-row strip needs a few tile rows
         # of float buffers, not two page-sized ones.
@@ -181,13 +185,14 @@ class Pipeline:
             if cancel and cancel():
                 raise Cancelled()
             group = tiles[b:b + self.config.batch]
-            out = self.runner.segment(np.stack([tile_at(y, x) for y, x, _ in group]))
-            bottom = max(y for y, _, _ in group) + th
+            out = self.runner.segment(np.stack([tile_at(y, x) for y, x in group]))
+            bottom = max(y for y, _ in group) + th
             if bottom - top > total.shape[0]:
                 grow_by = bottom - top - total.shape[0]
                 total = np.concatenate([total, np.zeros((grow_by, pw), np.float32)])
                 weight = np.concatenate([weight, np.zeros((grow_by, pw), np.float32)])
-            for (y, x, wt), p in zip(group, out):
+            for (y, x), p in zip(group, out):
+                wt = weights_at(y, x)
                 total[y - top:y - top + th, x:x + tw] += p * wt
                 weight[y - top:y - top + th, x:x + tw] += wt
             done = tiles[b + len(group)][0] if b + len(group) < len(tiles) else ph
