@@ -50,6 +50,13 @@ class MaskParams:
         return asdict(self)
 
     @classmethod
+    def from_request(cls, params: dict) -> tuple["MaskParams", bool]:
+        """(mask parameters, flat_fill) from a request's checked params; absent ones take the table's default."""
+        d = dict(params)
+        flat_fill = d.pop("flat_fill", _D["flat_fill"].default)
+        return cls.from_dict(d), flat_fill
+
+    @classmethod
     def from_dict(cls, d: dict) -> "MaskParams":
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
