@@ -9,14 +9,16 @@ context than a page alone: the strip's tiles straddle page joins), and the
 cleaned pixels differ by under 2 grey levels on average.
 
 Memory is traced with tracemalloc (numpy's buffers are traced; the
-network's own per-tile buffers are not, and do not grow with the strip).
-The figures are printed (``pytest -s``) and bounded per page pixel, so a
-page-sized float buffer (4 bytes a pixel) coming back would fail. Measured
-here: segmentation 120 MB (1 B/px of result plus ~90 MB that does not grow
-with the strip), the whole clean 158 MB (5.3 B/px, the cleaned copy and the
-mask included), for a strip that is itself 90 MB.
+network runtime's own per-tile buffers are not, and do not grow with the
+strip). The figure is printed (``pytest -s``) and bounded per page pixel, so
+a page-sized float buffer (4 bytes a pixel) coming back would fail.
+Measured here: 158 MB peak for the whole clean (5.3 B/px, the cleaned copy
+and the mask included) of a strip that is itself 90 MB; segmentation alone
+peaked at 120 MB (its 1 B/px result plus ~90 MB that does not grow with the
+strip). Masks differed on 0.81% of pixels (3.73% masked in the strip, 3.82%
+page by page) and the cleaned pixels by 0.94 grey levels on average.
 
-About 2-4 minutes on two CPU cores.
+About 3-5 minutes on two busy CPU cores.
 """
 
 import tracemalloc
@@ -53,25 +55,25 @@ def test_long_strip_matches_its_pages_with_bounded_memory(pipeline, strip):
     assert (h, w) == (30000, 1000)
     assert pipeline.working_factor((h, w)) == 1
 
-    (prob, k), seg_peak = _traced(lambda: pipeline.probabilities(image))
-    assert k == 1 and prob.shape == (h, w)
     (mask, cleaned), peak = _traced(lambda: pipeline.remove_text(image))
     px = h * w
-    print(f"\n1000×30000 strip: segmentation peak {seg_peak / 1e6:.0f} MB ({seg_peak / px:.2f} B/px), "
-          f"clean peak {peak / 1e6:.0f} MB ({peak / px:.2f} B/px); the strip itself is {image.nbytes / 1e6:.0f} MB")
-    # Probabilities: the uint8 result (1 B/px) plus a constant: a few tile rows of float sums and
-    # one batch of network input and output (~90 MB here). One float32 page buffer would add 120 MB.
-    assert seg_peak <= 1.0 * px + 130e6
-    # Cleaning: the cleaned copy (3 B/px) and the mask with its post-processing steps (1 B/px each).
+    print(f"\n1000×30000 strip: peak traced memory while cleaning {peak / 1e6:.0f} MB ({peak / px:.2f} B/px); "
+          f"the strip itself is {image.nbytes / 1e6:.0f} MB")
+    # The cleaned copy (3 B/px), the mask and its post-processing steps (1 B/px each), and a constant
+    # for a batch of tiles. One float32 page buffer (4 B/px, 120 MB) more would fail this.
     assert peak <= 6.0 * px + 50e6
 
-    alone = [pipeline.remove_text(p) for p in pieces]
+    # Every other page, cleaned alone, against the same rows of the strip (all 20 double the time).
+    rows = [slice(i * PIECE[0], (i + 1) * PIECE[0]) for i in range(0, N, 2)]
+    alone = [pipeline.remove_text(pieces[i]) for i in range(0, N, 2)]
     mask_alone = np.concatenate([m for m, _ in alone])
     cleaned_alone = np.concatenate([c for _, c in alone])
-    disagree = ((mask > 0) != (mask_alone > 0)).mean()
-    diff = np.abs(cleaned.astype(np.int16) - cleaned_alone.astype(np.int16))
-    print(f"masked: strip {(mask > 0).mean():.2%}, pages alone {(mask_alone > 0).mean():.2%}; "
+    mask_strip = np.concatenate([mask[r] for r in rows])
+    cleaned_strip = np.concatenate([cleaned[r] for r in rows])
+    disagree = ((mask_strip > 0) != (mask_alone > 0)).mean()
+    diff = np.abs(cleaned_strip.astype(np.int16) - cleaned_alone.astype(np.int16))
+    print(f"masked: strip {(mask_strip > 0).mean():.2%}, pages alone {(mask_alone > 0).mean():.2%}; "
           f"mask disagreement {disagree:.2%}; cleaned mean |diff| {diff.mean():.2f} grey levels")
-    assert abs((mask > 0).mean() - (mask_alone > 0).mean()) < 0.01
+    assert abs((mask_strip > 0).mean() - (mask_alone > 0).mean()) < 0.01
     assert disagree < 0.02
     assert diff.mean() < 2.0
