@@ -37,8 +37,15 @@ def _bubble_page(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 if not (0 <= y < h and 0 <= x < w) or inside[y, x]:
                     continue
                 ff = np.zeros((h + 2, w + 2), np.uint8)
-                cv2.floodFill(clean8.copy(), ff, (x, y), 0, 12, 12,
-                              4 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (1 << 8))
+                cv2.floodFill(
+                    clean8.copy(),
+                    ff,
+                    (x, y),
+                    0,
+                    12,
+                    12,
+                    4 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (1 << 8),
+                )
                 region = ff[1:-1, 1:-1] > 0
                 if region.sum() < 0.25 * h * w:  # a box that runs into the art is not one closed bubble
                     inside |= region
@@ -78,7 +85,8 @@ def test_bubbles_only_changes_nothing_outside_bubbles(pages):
         removed_inside += (changed & text & bubble).sum()
         everything = read_image(folder / "all" / f"{seed}.png")
         removed_outside_by_default += ((everything != raw).any(axis=2) & ~bubble).sum()
-    assert removed_inside > 0.3 * sum((t & b).sum() for _, b, t in truth.values()), \
+    assert removed_inside > 0.3 * sum((t & b).sum() for _, b, t in truth.values()), (
         "bubbles-only should still clean the dialogue"
+    )
     # Without the flag the free text on the art is cleaned: the check above could fail.
     assert removed_outside_by_default > 0

@@ -41,6 +41,7 @@ def _refused(capsys, argv: list[str], *words: str) -> str:
 
 # ------------------------------------------------------------- overwriting
 
+
 def test_output_equal_to_the_input_is_refused_and_the_input_kept(tmp_path, capsys):
     src = _png(tmp_path / "page.png")
     before = src.read_bytes()
@@ -58,17 +59,24 @@ def test_two_inputs_with_the_same_name_are_refused(tmp_path, capsys):
 
 def test_a_file_like_output_for_several_inputs_is_refused(tmp_path, capsys):
     a, b = _png(tmp_path / "a.png"), _png(tmp_path / "b.png", seed=1)
-    _refused(capsys, ["clean", str(a), str(b), "-o", str(tmp_path / "single.png")], "-o", "names a file",
-             "give a folder")
+    _refused(
+        capsys, ["clean", str(a), str(b), "-o", str(tmp_path / "single.png")], "-o", "names a file", "give a folder"
+    )
     assert not (tmp_path / "single.png").exists()
-    _refused(capsys, ["clean", str(a), str(b), "-o", str(tmp_path / "o"), "--mask-out", str(tmp_path / "m.png")],
-             "--mask-out")
+    _refused(
+        capsys,
+        ["clean", str(a), str(b), "-o", str(tmp_path / "o"), "--mask-out", str(tmp_path / "m.png")],
+        "--mask-out",
+    )
 
 
 def test_mask_and_image_output_may_not_collide(tmp_path, capsys):
     src = _png(tmp_path / "a.png")
-    _refused(capsys, ["clean", str(src), "-o", str(tmp_path / "x.png"), "--mask-out", str(tmp_path / "x.png")],
-             "would both be written")
+    _refused(
+        capsys,
+        ["clean", str(src), "-o", str(tmp_path / "x.png"), "--mask-out", str(tmp_path / "x.png")],
+        "would both be written",
+    )
 
 
 def test_existing_outputs_need_overwrite_or_skip_existing(tmp_path, capsys):
@@ -95,13 +103,13 @@ def test_existing_outputs_need_overwrite_or_skip_existing(tmp_path, capsys):
 
 def test_writes_leave_no_temporary_files(tmp_path):
     src = _png(tmp_path / "in" / "a.png")
-    assert main(["clean", str(src), "-o", str(tmp_path / "out"), "--mask-out", str(tmp_path / "out" / "m")]
-                + RUN) == 0
+    assert main(["clean", str(src), "-o", str(tmp_path / "out"), "--mask-out", str(tmp_path / "out" / "m")] + RUN) == 0
     names = sorted(p.name for p in (tmp_path / "out").rglob("*"))
     assert names == ["a.png", "a.png", "m"]
 
 
 # ----------------------------------------------------------------- folders
+
 
 def _tree(root: Path) -> None:
     _png(root / "001.png")
@@ -111,8 +119,13 @@ def _tree(root: Path) -> None:
 
 def test_recursive_mirrors_the_tree(tmp_path):
     _tree(tmp_path / "in")
-    assert main(["clean", "-r", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
-                 "--mask-out", str(tmp_path / "masks")] + RUN) == 0
+    assert (
+        main(
+            ["clean", "-r", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--mask-out", str(tmp_path / "masks")]
+            + RUN
+        )
+        == 0
+    )
     got = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
     assert got == ["001.png", "ch2/002.png", "ch2/extra/003.png"]
     assert (tmp_path / "masks" / "ch2" / "extra" / "003.png").is_file()
@@ -144,6 +157,7 @@ def test_progress_shows_pages_rate_and_time_left(tmp_path, capsys):
 
 # ---------------------------------------------------------------- archives
 
+
 def _cbz(path: Path) -> list[str]:
     names = ["ComicInfo.xml", "002.png", "001.jpg", "sub/003.webp"]  # not sorted: the order must be kept
     with zipfile.ZipFile(path, "w") as z:
@@ -167,8 +181,10 @@ def test_cbz_in_gives_cbz_out_with_the_same_order_and_names(tmp_path):
         for name in names[1:]:
             (tmp_path / "x").write_bytes(z.read(name))
             im = Image.open(tmp_path / "x")
-            assert im.size == (240, 200) and im.format == {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}[
-                name.rsplit(".", 1)[1]]
+            assert (
+                im.size == (240, 200)
+                and im.format == {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}[name.rsplit(".", 1)[1]]
+            )
     with zipfile.ZipFile(masks / "vol1.cbz") as z:
         assert z.namelist() == ["002.png", "001.png", "sub/003.png"]
 
@@ -194,6 +210,7 @@ def test_cbr_is_refused_in_one_line(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- metadata
+
 
 @pytest.mark.parametrize("ext", [".png", ".jpg", ".webp", ".tif"])
 @pytest.mark.parametrize("out_ext", [".png", ".jpg", ".webp", ".tif"])
@@ -236,6 +253,7 @@ def test_exif_orientation_is_kept(tmp_path, out_ext):
 
 # ---------------------------------------------------------- own masks
 
+
 def test_inpaint_with_the_users_mask(tmp_path, capsys):
     rgb = np.full((200, 240, 3), 235, np.uint8)
     rgb[30:40, 40:80] = 10  # a mark to remove, on flat paper
@@ -252,10 +270,18 @@ def test_inpaint_with_the_users_mask(tmp_path, capsys):
     assert (after[mask > 0] == 235).all(), "the mark inside the mask was not repainted"
     _refused(capsys, ["inpaint", str(src), "--mask", str(tmp_path / "mask.png"), "-o", str(out)], "--overwrite")
     Image.fromarray(mask[:100]).save(tmp_path / "small.png")
-    _refused(capsys, ["inpaint", str(src), "--mask", str(tmp_path / "small.png"), "-o", str(tmp_path / "o2.png")],
-             "--mask", "240×100")
-    _refused(capsys, ["inpaint", str(src), "--mask", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o3.png")],
-             "--mask", "no such file")
+    _refused(
+        capsys,
+        ["inpaint", str(src), "--mask", str(tmp_path / "small.png"), "-o", str(tmp_path / "o2.png")],
+        "--mask",
+        "240×100",
+    )
+    _refused(
+        capsys,
+        ["inpaint", str(src), "--mask", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o3.png")],
+        "--mask",
+        "no such file",
+    )
 
 
 def test_protect_is_never_touched(tmp_path):
@@ -264,16 +290,34 @@ def test_protect_is_never_touched(tmp_path):
     protect[:, :120] = 255
     Image.fromarray(protect).save(tmp_path / "protect.png")
     args = ["--threshold", "0.01", "--grow", "6", "--min-area", "0"]
-    assert main(["clean", str(src), "-o", str(tmp_path / "free.png"), "--mask-out", str(tmp_path / "fm.png")]
-                + args + RUN) == 0
+    assert (
+        main(["clean", str(src), "-o", str(tmp_path / "free.png"), "--mask-out", str(tmp_path / "fm.png")] + args + RUN)
+        == 0
+    )
     assert read_image(tmp_path / "fm.png")[:, :120].any(), "the test needs text found in the protected half"
-    assert main(["clean", str(src), "-o", str(tmp_path / "out.png"), "--mask-out", str(tmp_path / "m.png"),
-                 "--protect", str(tmp_path / "protect.png")] + args + RUN) == 0
+    assert (
+        main(
+            [
+                "clean",
+                str(src),
+                "-o",
+                str(tmp_path / "out.png"),
+                "--mask-out",
+                str(tmp_path / "m.png"),
+                "--protect",
+                str(tmp_path / "protect.png"),
+            ]
+            + args
+            + RUN
+        )
+        == 0
+    )
     assert not read_image(tmp_path / "m.png")[:, :120].any()
     assert np.array_equal(read_image(tmp_path / "out.png")[:, :120], read_image(src)[:, :120])
 
 
 # ---------------------------------------------------------------- version
+
 
 def test_versions():
     from textclean import __version__
@@ -307,13 +351,18 @@ def test_every_argument_has_help():
 
 # ----------------------------------------------------------------- Ctrl-C
 
+
 def test_ctrl_c_during_a_folder_run_stops_cleanly(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     for i in range(12):
         _png(src / f"{i:03d}.png", seed=i, size=(900, 700))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "textclean.cli", "clean", str(src), "-o", str(out)] + RUN,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "textclean.cli", "clean", str(src), "-o", str(out)] + RUN,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     deadline = time.time() + 240
     while time.time() < deadline and not any(out.glob("*.png")):
         time.sleep(0.05)

@@ -35,8 +35,10 @@ N = 20
 def strip():
     from textclean_train.synth import make_sample
 
-    pieces = [cv2.resize(make_sample(7000 + i, "manga", "heldout", size=PIECE).raw, PIECE[::-1],
-                         interpolation=cv2.INTER_AREA) for i in range(N)]
+    pieces = [
+        cv2.resize(make_sample(7000 + i, "manga", "heldout", size=PIECE).raw, PIECE[::-1], interpolation=cv2.INTER_AREA)
+        for i in range(N)
+    ]
     return np.concatenate(pieces), pieces
 
 
@@ -57,8 +59,10 @@ def test_long_strip_matches_its_pages_with_bounded_memory(pipeline, strip):
 
     (mask, cleaned), peak = _traced(lambda: pipeline.remove_text(image))
     px = h * w
-    print(f"\n1000×30000 strip: peak traced memory while cleaning {peak / 1e6:.0f} MB ({peak / px:.2f} B/px); "
-          f"the strip itself is {image.nbytes / 1e6:.0f} MB")
+    print(
+        f"\n1000×30000 strip: peak traced memory while cleaning {peak / 1e6:.0f} MB ({peak / px:.2f} B/px); "
+        f"the strip itself is {image.nbytes / 1e6:.0f} MB"
+    )
     # The cleaned copy (3 B/px), the mask and its post-processing steps (1 B/px each), and a constant
     # for a batch of tiles. One float32 page buffer (4 B/px, 120 MB) more would fail this.
     assert peak <= 6.0 * px + 50e6
@@ -72,8 +76,10 @@ def test_long_strip_matches_its_pages_with_bounded_memory(pipeline, strip):
     cleaned_strip = np.concatenate([cleaned[r] for r in rows])
     disagree = ((mask_strip > 0) != (mask_alone > 0)).mean()
     diff = np.abs(cleaned_strip.astype(np.int16) - cleaned_alone.astype(np.int16))
-    print(f"masked: strip {(mask_strip > 0).mean():.2%}, pages alone {(mask_alone > 0).mean():.2%}; "
-          f"mask disagreement {disagree:.2%}; cleaned mean |diff| {diff.mean():.2f} grey levels")
+    print(
+        f"masked: strip {(mask_strip > 0).mean():.2%}, pages alone {(mask_alone > 0).mean():.2%}; "
+        f"mask disagreement {disagree:.2%}; cleaned mean |diff| {diff.mean():.2f} grey levels"
+    )
     assert abs((mask_strip > 0).mean() - (mask_alone > 0).mean()) < 0.01
     assert disagree < 0.02
     assert diff.mean() < 2.0

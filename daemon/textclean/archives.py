@@ -41,8 +41,12 @@ class ArchiveResult:
 
 def is_page(info: zipfile.ZipInfo) -> bool:
     name = PurePosixPath(info.filename)
-    return (not info.is_dir() and name.suffix.lower() in EXTENSIONS and not name.name.startswith(".")
-            and "__MACOSX" not in name.parts)
+    return (
+        not info.is_dir()
+        and name.suffix.lower() in EXTENSIONS
+        and not name.name.startswith(".")
+        and "__MACOSX" not in name.parts
+    )
 
 
 def count_pages(path: Path) -> int:
@@ -63,8 +67,15 @@ def _mask_name(name: str, used: set[str]) -> str:
     return out
 
 
-def process_archive(src: Path, out: Path | None, mask_out: Path | None, page_fn: PageFn, main_ext: str | None,
-                    max_pixels: int, on_page: Callable[[str], None]) -> ArchiveResult:
+def process_archive(
+    src: Path,
+    out: Path | None,
+    mask_out: Path | None,
+    page_fn: PageFn,
+    main_ext: str | None,
+    max_pixels: int,
+    on_page: Callable[[str], None],
+) -> ArchiveResult:
     """Write ``out`` (pages through ``page_fn``) and ``mask_out`` (the masks) as new archives.
 
     Either may be None (not asked for, or kept by --skip-existing). Both are written atomically.
@@ -76,8 +87,12 @@ def process_archive(src: Path, out: Path | None, mask_out: Path | None, page_fn:
         reason = "not a zip archive (CBZ)" if isinstance(exc, zipfile.BadZipFile) else (exc.strerror or str(exc))
         raise ImageFileError(src, reason) from None
     result = ArchiveResult(failed=[])
-    with zin, tempfile.TemporaryDirectory(prefix="textclean-") as tmp, \
-            _maybe_zip(out) as zout, _maybe_zip(mask_out) as zmask:
+    with (
+        zin,
+        tempfile.TemporaryDirectory(prefix="textclean-") as tmp,
+        _maybe_zip(out) as zout,
+        _maybe_zip(mask_out) as zmask,
+    ):
         used: set[str] = set()
         for info in zin.infolist():
             if not is_page(info):

@@ -61,11 +61,11 @@ def bubble_area(image: np.ndarray, text: np.ndarray) -> np.ndarray:
         label = judged % 254 + 1
         diff = (TOLERANCE,) * 3
         _, _, _, (rx, ry, rw, rh) = cv2.floodFill(work, filled, (sx, sy), 0, diff, diff, flags | (label << 8))
-        region = filled[ry + 1:ry + 1 + rh, rx + 1:rx + 1 + rw] == label
+        region = filled[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw] == label
         closed = _closed(rx, ry, rw, rh, w, h)
         small = region.sum() <= MAX_FRACTION * h * w
         if closed and small:
-            area[ry:ry + rh, rx:rx + rw] |= _with_holes(region)
+            area[ry : ry + rh, rx : rx + rw] |= _with_holes(region)
     return area
 
 
@@ -86,4 +86,4 @@ def _with_holes(region: np.ndarray) -> np.ndarray:
     """``region`` plus everything it encloses (letters the segmenter missed, the counters of glyphs)."""
     outside = np.pad(~region, 1, constant_values=True).astype(np.uint8)
     cv2.floodFill(outside, None, (0, 0), 2)
-    return (outside[1:-1, 1:-1] != 2)
+    return outside[1:-1, 1:-1] != 2

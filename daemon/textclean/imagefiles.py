@@ -54,17 +54,6 @@ def _pixels_text(n: int) -> str:
     return f"{n / 1e6:.0f} MP" if n >= 10_000_000 else f"{n:,} pixels"
 
 
-def list_inputs(paths: list[str]) -> list[Path]:
-    """Files as given, and the image files (sorted) inside any folder given."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in EXTENSIONS)
-        else:
-            out.append(p)
-    return out
-
-
 def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """H×W, H×W×2, H×W×3 (RGB) or H×W×4 (RGBA) array of uint8, uint16 or float32."""
     return read_image_meta(path, max_pixels)[0]

@@ -94,6 +94,7 @@ def embed(data: bytes, ext: str, meta: ImageMeta) -> bytes:
 
 # ----------------------------------------------------------------------- PNG
 
+
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
@@ -102,8 +103,8 @@ def _png(data: bytes, meta: ImageMeta) -> bytes:
     sig, pos = data[:8], 8
     chunks = []
     while pos < len(data):
-        (n,) = struct.unpack(">I", data[pos:pos + 4])
-        chunks.append((data[pos + 4:pos + 8], data[pos:pos + 12 + n]))
+        (n,) = struct.unpack(">I", data[pos : pos + 4])
+        chunks.append((data[pos + 4 : pos + 8], data[pos : pos + 12 + n]))
         pos += 12 + n
     extra = []
     if meta.dpi:
@@ -127,6 +128,7 @@ def _png(data: bytes, meta: ImageMeta) -> bytes:
 
 # ---------------------------------------------------------------------- JPEG
 
+
 def _jpeg(data: bytes, meta: ImageMeta) -> bytes:
     if data[:2] != b"\xff\xd8":
         return data
@@ -134,7 +136,7 @@ def _jpeg(data: bytes, meta: ImageMeta) -> bytes:
     head = b""
     if data[2:4] == b"\xff\xe0" and data[6:11] == b"JFIF\x00":
         (n,) = struct.unpack(">H", data[4:6])
-        app0 = bytearray(data[2:4 + n])
+        app0 = bytearray(data[2 : 4 + n])
         if meta.dpi:  # units 1 = dots per inch
             app0[11:16] = struct.pack(">BHH", 1, *(min(65535, max(1, round(v))) for v in meta.dpi))
         head, pos = bytes(app0), 4 + n
@@ -144,7 +146,7 @@ def _jpeg(data: bytes, meta: ImageMeta) -> bytes:
         segments.append(_jpeg_segment(0xE1, b"Exif\x00\x00" + exif))
     if meta.icc:
         size = 65519
-        parts = [meta.icc[i:i + size] for i in range(0, len(meta.icc), size)]
+        parts = [meta.icc[i : i + size] for i in range(0, len(meta.icc), size)]
         for i, part in enumerate(parts[:255]):
             segments.append(_jpeg_segment(0xE2, b"ICC_PROFILE\x00" + bytes([i + 1, len(parts)]) + part))
     return data[:2] + head + b"".join(segments) + data[pos:]
@@ -155,6 +157,7 @@ def _jpeg_segment(marker: int, body: bytes) -> bytes:
 
 
 # ---------------------------------------------------------------------- WebP
+
 
 def _riff_chunk(kind: bytes, body: bytes) -> bytes:
     return kind + struct.pack("<I", len(body)) + body + (b"\x00" if len(body) % 2 else b"")
@@ -167,8 +170,8 @@ def _webp(data: bytes, meta: ImageMeta) -> bytes:
     order: list[bytes] = []
     pos = 12
     while pos + 8 <= len(data):
-        kind, (n,) = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])
-        chunks[kind] = data[pos + 8:pos + 8 + n]
+        kind, (n,) = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])
+        chunks[kind] = data[pos + 8 : pos + 8 + n]
         order.append(kind)
         pos += 8 + n + (n % 2)
     if b"VP8X" in chunks:
@@ -201,6 +204,7 @@ def _webp(data: bytes, meta: ImageMeta) -> bytes:
 
 # ---------------------------------------------------------------------- TIFF
 
+
 def _tiff(data: bytes, meta: ImageMeta) -> bytes:
     """Add the ICC profile and orientation to IFD0 (DPI is written by OpenCV's own TIFF options).
 
@@ -211,12 +215,12 @@ def _tiff(data: bytes, meta: ImageMeta) -> bytes:
     if bo is None or struct.unpack(bo + "H", data[2:4])[0] != 42:  # BigTIFF or not TIFF: leave it
         return data
     (ifd,) = struct.unpack(bo + "I", data[4:8])
-    (n,) = struct.unpack(bo + "H", data[ifd:ifd + 2])
+    (n,) = struct.unpack(bo + "H", data[ifd : ifd + 2])
     entries = {}
     for i in range(n):
-        e = data[ifd + 2 + 12 * i: ifd + 14 + 12 * i]
+        e = data[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
         entries[struct.unpack(bo + "H", e[:2])[0]] = e
-    (next_ifd,) = struct.unpack(bo + "I", data[ifd + 2 + 12 * n: ifd + 6 + 12 * n])
+    (next_ifd,) = struct.unpack(bo + "I", data[ifd + 2 + 12 * n : ifd + 6 + 12 * n])
     out = bytearray(data)
     if meta.icc:
         if len(out) % 2:

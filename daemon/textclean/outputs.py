@@ -86,12 +86,15 @@ def find_inputs(args: list[str], recursive: bool, exclude: list[Path] = ()) -> I
                 if not name.startswith(".") and _readable(f):
                     sources.append(Source(f, f.relative_to(p)))
             if not recursive:
-                skipped = [d for d in dirs if any(_readable(Path(r) / n) for r, _, fs in os.walk(root_path / d)
-                                                  for n in fs)]
+                skipped = [
+                    d for d in dirs if any(_readable(Path(r) / n) for r, _, fs in os.walk(root_path / d) for n in fs)
+                ]
                 break
         if skipped:
-            notes.append(f"{p}: {len(skipped)} subfolder(s) with images left out ({', '.join(skipped[:5])}"
-                         f"{', …' if len(skipped) > 5 else ''}); add -r to include them")
+            notes.append(
+                f"{p}: {len(skipped)} subfolder(s) with images left out ({', '.join(skipped[:5])}"
+                f"{', …' if len(skipped) > 5 else ''}); add -r to include them"
+            )
     return Inputs(sources, folders, notes)
 
 
@@ -118,8 +121,9 @@ def targets(sources: list[Source], output: str, flag: str, several: bool, image_
 
     if several:
         if _looks_like_file(out):
-            raise PlanError(f"{flag} {output} names a file, but there are {len(sources)} inputs: "
-                            f"give a folder for {flag}")
+            raise PlanError(
+                f"{flag} {output} names a file, but there are {len(sources)} inputs: give a folder for {flag}"
+            )
         return [out / renamed(s.rel, s.archive) for s in sources]
     (s,) = sources
     if out.is_dir() or (not out.suffix and not out.exists()):
@@ -128,13 +132,20 @@ def targets(sources: list[Source], output: str, flag: str, several: bool, image_
     wanted = ARCHIVES if s.archive else EXTENSIONS
     if ext not in wanted:
         kind = "an archive (.cbz, .zip)" if s.archive else f"an image ({', '.join(EXTENSIONS)})"
-        raise PlanError(f"{flag} {output}: {s.path.name} is written as {kind}; use one of those extensions "
-                        f"or give a folder")
+        raise PlanError(
+            f"{flag} {output}: {s.path.name} is written as {kind}; use one of those extensions or give a folder"
+        )
     return [out]
 
 
-def plan(sources: list[Source], outs: list[Path], mask_outs: list[Path] | None, inputs_protected: list[Path],
-         overwrite: bool, skip_existing: bool) -> list[Job]:
+def plan(
+    sources: list[Source],
+    outs: list[Path],
+    mask_outs: list[Path] | None,
+    inputs_protected: list[Path],
+    overwrite: bool,
+    skip_existing: bool,
+) -> list[Job]:
     """Jobs for the sources, or ``PlanError`` if any write would lose or mix up a file."""
     jobs = [Job(s, o, m) for s, o, m in zip(sources, outs, mask_outs or [None] * len(sources))]
     protected = {_resolved(p): p for p in inputs_protected}
@@ -143,20 +154,25 @@ def plan(sources: list[Source], outs: list[Path], mask_outs: list[Path] | None, 
         for t in job.targets:
             r = _resolved(t)
             if r in protected:
-                raise PlanError(f"{t} is an input: textclean never writes over its inputs; "
-                                f"give -o another file or folder")
+                raise PlanError(
+                    f"{t} is an input: textclean never writes over its inputs; give -o another file or folder"
+                )
             if r in seen:
                 other = seen[r]
-                raise PlanError(f"{other.source.path} and {job.source.path} would both be written to {t}; "
-                                f"rename one of them or clean them in separate runs")
+                raise PlanError(
+                    f"{other.source.path} and {job.source.path} would both be written to {t}; "
+                    f"rename one of them or clean them in separate runs"
+                )
             seen[r] = job
             if t.is_dir():
                 raise PlanError(f"{t} is a folder; textclean will not replace it with a file")
     existing = [t for job in jobs for t in job.targets if t.exists()]
     if existing and not (overwrite or skip_existing):
         more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
-        raise PlanError(f"{existing[0]}{more} exist(s) already: add --overwrite to replace, "
-                        f"or --skip-existing to keep and go on with the rest")
+        raise PlanError(
+            f"{existing[0]}{more} exist(s) already: add --overwrite to replace, "
+            f"or --skip-existing to keep and go on with the rest"
+        )
     if skip_existing:
         for job in jobs:
             job.keep = tuple(t for t in job.targets if t.exists())
