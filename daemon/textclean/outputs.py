@@ -53,7 +53,7 @@ class Job:
 @dataclass
 class Inputs:
     sources: list[Source]
-    folders: list[Path]  # the folders given, for -o inside an input tree
+    folders: list[Path]  # the folders given: a folder input always means a folder -o
     notes: list[str]  # subfolders left out without -r, said out loud
 
 
