@@ -96,7 +96,7 @@ def process_archive(
         used: set[str] = set()
         for info in zin.infolist():
             if not is_page(info):
-                if zout is not None:
+                if zout is not None and main_ext is None:  # a mask archive holds masks only
                     zout.writestr(info, zin.read(info))
                 continue
             data = b""
