@@ -14,6 +14,7 @@ CBR (RAR) is not read: Python's well-kept RAR readers call the non-free
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -97,7 +98,8 @@ def process_archive(
         for info in zin.infolist():
             if not is_page(info):
                 if zout is not None and main_ext is None:  # a mask archive holds masks only
-                    zout.writestr(info, zin.read(info))
+                    with zin.open(info) as fin, zout.open(_copy_info(info), "w") as fout:
+                        shutil.copyfileobj(fin, fout, 1 << 20)  # streamed: any size, little memory
                 continue
             data = b""
             try:
@@ -129,6 +131,12 @@ def _safe_read(zin: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         return zin.read(info) if info.file_size <= MAX_MEMBER_BYTES else b""
     except (zipfile.BadZipFile, OSError, ValueError):
         return b""
+
+
+def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    copy.compress_type, copy.comment, copy.external_attr = info.compress_type, info.comment, info.external_attr
+    return copy
 
 
 def _put(z: zipfile.ZipFile, like: zipfile.ZipInfo, name: str, data: bytes) -> None:
