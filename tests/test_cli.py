@@ -80,9 +80,31 @@ def test_huge_header_is_refused_before_decoding(tmp_path, capsys):
     assert "over the limit" in capsys.readouterr().err
 
 
-def test_bad_threshold_is_a_usage_error(tmp_path, page_png, capsys):
-    assert main(["clean", str(page_png), "-o", str(tmp_path / "o.png"), "--threshold", "3", *UNTRAINED]) == 2
-    assert "threshold" in capsys.readouterr().err
+@pytest.mark.parametrize("flag,value,expected", [
+    ("--threshold", "3", "argument --threshold: must be between 0 and 1, exclusive, got 3"),
+    ("--threshold", "0", "argument --threshold: must be between 0 and 1, exclusive, got 0"),
+    ("--dilate", "-1", "argument --dilate: must be 0..64, got -1"),
+    ("--grow", "65", "argument --grow: must be 0..64, got 65"),
+    ("--min-area", "-5", "argument --min-area: must be 0..1000000, got -5"),
+    ("--max-pixels", "0", "argument --max-pixels: must be a whole number of pixels, 1 or more"),
+    ("--grow", "two", "argument --grow: must be a whole number (0..64), got 'two'"),
+])
+def test_bad_values_name_the_flag_typed_and_the_range(tmp_path, page_png, capsys, flag, value, expected):
+    with pytest.raises(SystemExit) as exit_:
+        main(["clean", str(page_png), "-o", str(tmp_path / "o.png"), flag, value, *UNTRAINED])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "max_hole_area" not in err and "grow must" not in err
+
+
+def test_small_pixel_limits_are_said_in_pixels(tmp_path, capsys):
+    big = tmp_path / "big.png"
+    Image.new("L", (40, 30)).save(big)
+    assert main(["mask", str(big), "-o", str(tmp_path / "m.png"), "--max-pixels", "1000", *UNTRAINED]) == 1
+    err = capsys.readouterr().err
+    assert "over the limit of 1,000 pixels" in err
+    assert err.count(str(big)) == 1, "the file name is said once"
 
 
 @pytest.mark.parametrize("dtype,ext", [(np.uint8, ".png"), (np.uint16, ".png"), (np.uint16, ".tif"),

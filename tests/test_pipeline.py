@@ -117,12 +117,48 @@ def test_pages_with_a_side_shorter_than_a_tile(runner, h, w):
 
 
 def test_working_scale_shrinks_big_pages(runner):
-    p = Pipeline(runner, PipelineConfig(max_working_side=128))
+    p = Pipeline(runner, PipelineConfig(max_working_short_side=128))
     image = page(300, 200)
     prob, k = p.probabilities(image)
-    assert k == 3 and prob.shape == (100, 67)
+    assert k == 2 and prob.shape == (150, 100)
     mask = p.segment(image)
     assert mask.shape == (300, 200)
+
+
+@pytest.mark.parametrize("h,w", [(10334, 800), (300, 20000), (30000, 1600)])
+def test_long_strips_keep_full_resolution(h, w):
+    """The scale follows the short side: a webtoon strip is tiled, not shrunk (issue 15)."""
+    assert Pipeline(None).working_factor((h, w)) == 1
+    assert Pipeline(None).working_factor((7016, 4960)) == 3  # a 600-dpi A4 scan is still shrunk
+
+
+def test_band_postprocessing_is_exact():
+    from textclean.masks import in_bands
+
+    rng = np.random.default_rng(3)
+    m = (rng.random((5000, 60)) < 0.35).astype(np.uint8) * 255
+    m[[700, 1900, 4200, 4600]] = 0  # empty rows where bands may be cut
+    whole, banded = m.copy(), m.copy()
+    fill_enclosed(whole, 30)
+    drop_specks(whole, 5)
+
+    def step(band):
+        fill_enclosed(band, 30)
+        drop_specks(band, 5)
+
+    in_bands(banded, step, min_rows=500)
+    assert np.array_equal(whole, banded)
+
+
+def test_protect_is_never_masked(pipeline, rgb_page):
+    protect = np.zeros(rgb_page.shape[:2], np.uint8)
+    protect[:, :120] = 255
+    params = MaskParams(threshold=0.01, grow=8, min_area=0)
+    free = pipeline.segment(rgb_page, params=params)
+    mask = pipeline.segment(rgb_page, params=params, protect=protect)
+    assert free[:, :120].any(), "the test needs text in the protected half"
+    assert not mask[:, :120].any()
+    assert np.array_equal(mask[:, 120:], free[:, 120:])
 
 
 def test_region_limits_where_text_is_found(pipeline, rgb_page):

@@ -365,6 +365,7 @@ def cmd_keys(_args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="textclean-daemon", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version", version=f"%(prog)s {sys.modules[__package__].__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     s = sub.add_parser("start", help="start the daemon (in the background unless --foreground)")
     s.add_argument("--foreground", action="store_true", help="stay attached (for service managers)")

@@ -16,31 +16,45 @@ Every step is a user-settable field of ``MaskParams``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
 import cv2
 import numpy as np
+from textclean_client import params as schema
+
+_D = schema.BY_NAME
 
 
 @dataclass(frozen=True)
 class MaskParams:
-    threshold: float | None = None  # None: the value the shipped segmenter was validated at
-    grow: int = 3
-    min_area: int = 12
-    fill_holes: bool = True
-    max_hole_area: int = 2500
+    """The mask parameters of ``textclean_client.params`` (all but ``flat_fill``, an inpainting choice).
+
+    Defaults and ranges come from that table, so they cannot drift from the protocol, the CLI or
+    the plugins.
+    """
+
+    threshold: float | None = _D["threshold"].default  # None: the value the shipped segmenter was validated at
+    grow: int = _D["grow"].default
+    min_area: int = _D["min_area"].default
+    fill_holes: bool = _D["fill_holes"].default
+    max_hole_area: int = _D["max_hole_area"].default
 
     def validated(self) -> "MaskParams":
-        if self.threshold is not None and not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"threshold must be between 0 and 1, got {self.threshold}")
-        if not 0 <= self.grow <= 64:
-            raise ValueError(f"grow must be 0..64 px, got {self.grow}")
-        if self.min_area < 0 or self.max_hole_area < 0:
-            raise ValueError("min_area and max_hole_area must not be negative")
+        """``self``, or ``ValueError`` (a ``schema.ParamError``) naming the field and its range."""
+        for f in fields(self):
+            schema.check(_D[f.name], getattr(self, f.name))
         return self
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_request(cls, params: dict) -> tuple["MaskParams", bool]:
+        """(mask parameters, flat_fill) from a request's checked params; absent ones take the table's default."""
+        d = dict(params)
+        flat_fill = d.pop("flat_fill", _D["flat_fill"].default)
+        return cls.from_dict(d), flat_fill
 
     @classmethod
     def from_dict(cls, d: dict) -> "MaskParams":
@@ -49,6 +63,27 @@ class MaskParams:
         if unknown:
             raise ValueError(f"unknown mask parameter(s): {', '.join(sorted(unknown))}")
         return cls(**d).validated()
+
+
+def in_bands(mask: np.ndarray, fn: Callable[[np.ndarray], None], min_rows: int = 4096) -> None:
+    """Run ``fn`` (an in-place step) on row bands of ``mask`` cut at rows with no mask pixel.
+
+    For ``drop_specks`` and ``fill_enclosed`` this is exact: no mask component crosses an empty
+    row, and a background component that reaches one reaches the page's side through it, so it
+    is no enclosed hole either way. It bounds their label images to a band of a long strip.
+    Without an empty row the band grows until one comes (or the page ends).
+    """
+    h = mask.shape[0]
+    if h <= min_rows:
+        fn(mask)
+        return
+    empty = np.flatnonzero(~mask.any(axis=1))
+    start = 0
+    while start < h:
+        after = empty[np.searchsorted(empty, start + min_rows):]
+        cut = int(after[0]) if len(after) else h
+        fn(mask[start:cut])
+        start = cut
 
 
 def drop_specks(mask: np.ndarray, min_area: int) -> np.ndarray:

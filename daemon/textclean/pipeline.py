@@ -7,8 +7,11 @@ the final mask come back bit-identical, alpha is never changed, and the
 input array is never written to.
 
 Segmentation runs at a working scale of 1/k (k a whole number, so strips
-shrink exactly and the page is never converted whole), in overlapping
-tiles whose borders are thrown away, so tiles do not show as seams.
+shrink exactly and the page is never converted whole; k follows the short
+side, so long strips keep full resolution), in overlapping tiles blended
+across their overlap, so tiles do not show as seams. Tiles are converted
+and blended one row of tiles at a time: memory beyond the page and its mask
+stays a few tile rows, whatever the page's length.
 Inpainting works one crop per (merged) mask region with context around it:
 regions whose surrounding ring is flat, like the inside of a speech bubble,
 get that flat colour, which is exact and instant; the network paints the
@@ -41,7 +44,10 @@ class Cancelled(Exception):
 class PipelineConfig:
     tile: int = 1024  # largest segmenter tile side at working scale
     margin: int = 96  # overlap between neighbouring tiles is 2 × margin, blended
-    max_working_side: int = 3072  # pages longer than this are segmented at 1/k
+    # Pages whose short side is over this are segmented at 1/k. The short side, not the long one:
+    # lettering size follows the page's width, and a webtoon strip is long because it holds more
+    # panels, not bigger ones, so a 800×30000 strip is segmented at full resolution, in tiles.
+    max_working_short_side: int = 2048
     batch: int = 2  # tiles per forward pass
     inpaint_max_side: int = 512  # crops larger than this are inpainted downscaled
     merge_px: int = 8  # mask regions closer than this share a crop
@@ -114,7 +120,7 @@ class Pipeline:
     # ------------------------------------------------------------ segmentation
 
     def working_factor(self, shape: tuple[int, int]) -> int:
-        return max(1, math.ceil(max(shape) / self.config.max_working_side))
+        return max(1, math.ceil(min(shape) / self.config.max_working_short_side))
 
     def probabilities(self, image: np.ndarray, region: np.ndarray | None = None,
                       progress: Progress | None = None, cancel: CancelCheck | None = None
@@ -123,8 +129,10 @@ class Pipeline:
         check_image(image)
         h, w = image.shape[:2]
         k = self.working_factor((h, w))
-        work = _shrink(image, k, to_u8_rgb)
-        hk, wk = work.shape[:2]
+        # At full scale the page is converted tile by tile (to_u8_rgb returns a u8 RGB page as is);
+        # shrunk, the working copy is 1/k² of the page.
+        work = _shrink(image, k, to_u8_rgb) if k > 1 else image
+        hk, wk = (math.ceil(h / k), math.ceil(w / k))
         region_k = None
         if region is not None:
             # Converted strip by strip inside _shrink, so a huge page's region is never copied whole.
@@ -133,14 +141,17 @@ class Pipeline:
         margin = self.config.margin
         th, ys = _tiling(hk, self.config.tile, margin)
         tw, xs = _tiling(wk, self.config.tile, margin)
-        if hk < th or wk < tw:  # a side shorter than a tile: pad it to one tile
-            work = cv2.copyMakeBorder(work, 0, max(0, th - hk), 0, max(0, tw - wk), cv2.BORDER_REPLICATE)
-        ph, pw = work.shape[:2]
+        ph, pw = max(hk, th), max(wk, tw)  # a side shorter than a tile is padded to one tile
+
+        def tile_at(y: int, x: int) -> np.ndarray:
+            t = to_u8_rgb(work[y:y + th, x:x + tw])
+            if t.shape[0] < th or t.shape[1] < tw:
+                t = cv2.copyMakeBorder(t, 0, th - t.shape[0], 0, tw - t.shape[1], cv2.BORDER_REPLICATE)
+            return t
+
         # Overlapping tiles are blended with weights that ramp up across the
         # overlap: ASPP's image pooling gives each tile its own global context,
         # and a hard cut between two tiles would show as a seam.
-        total = np.zeros((ph, pw), np.float32)
-        weight = np.zeros((ph, pw), np.float32)
         ramp_y = _ramp(th, margin)
         ramp_x = _ramp(tw, margin)
         tiles = []
@@ -148,52 +159,85 @@ class Pipeline:
             for x in xs:
                 if region_k is not None and not region_k[y:min(y + th, hk), x:min(x + tw, wk)].any():
                     continue
-                wy = ramp_y.copy()
-                wx = ramp_x.copy()
-                if y == 0:
-                    wy[: th // 2] = 1.0
-                if y + th >= ph:
-                    wy[th // 2:] = 1.0
-                if x == 0:
-                    wx[: tw // 2] = 1.0
-                if x + tw >= pw:
-                    wx[tw // 2:] = 1.0
-                tiles.append((y, x, np.outer(wy, wx)))
+                tiles.append((y, x))
+
+        def weights_at(y: int, x: int) -> np.ndarray:  # made per tile: held for all, they would be a page
+            wy = ramp_y.copy()
+            wx = ramp_x.copy()
+            if y == 0:
+                wy[: th // 2] = 1.0
+            if y + th >= ph:
+                wy[th // 2:] = 1.0
+            if x == 0:
+                wx[: tw // 2] = 1.0
+            if x + tw >= pw:
+                wx[tw // 2:] = 1.0
+            return np.outer(wy, wx)
+
+        # The blend sums live only for the rows that tiles still to come can reach: rows above the
+        # next tile's top are final and go out as uint8, so a 100000-row strip needs a few tile rows
+        # of float buffers, not two page-sized ones.
+        prob = np.zeros((hk, wk), np.uint8)
+        top = 0  # page row of the buffers' first row
+        total = np.zeros((0, pw), np.float32)
+        weight = np.zeros((0, pw), np.float32)
         for b in range(0, len(tiles), self.config.batch):
             if cancel and cancel():
                 raise Cancelled()
             group = tiles[b:b + self.config.batch]
-            batch = np.stack([work[y:y + th, x:x + tw] for y, x, _ in group])
-            out = self.runner.segment(batch)
-            for (y, x, w), p in zip(group, out):
-                total[y:y + th, x:x + tw] += p * w
-                weight[y:y + th, x:x + tw] += w
+            out = self.runner.segment(np.stack([tile_at(y, x) for y, x in group]))
+            bottom = max(y for y, _ in group) + th
+            if bottom - top > total.shape[0]:
+                grow_by = bottom - top - total.shape[0]
+                total = np.concatenate([total, np.zeros((grow_by, pw), np.float32)])
+                weight = np.concatenate([weight, np.zeros((grow_by, pw), np.float32)])
+            for (y, x), p in zip(group, out):
+                wt = weights_at(y, x)
+                total[y - top:y - top + th, x:x + tw] += p * wt
+                weight[y - top:y - top + th, x:x + tw] += wt
+            done = tiles[b + len(group)][0] if b + len(group) < len(tiles) else ph
+            if done > top:
+                n = done - top
+                rows = np.divide(total[:n], weight[:n], out=np.zeros_like(total[:n]), where=weight[:n] > 0)
+                lo, hi = top, min(done, hk)
+                if hi > lo:
+                    prob[lo:hi] = (rows[:hi - lo, :wk] * 255 + 0.5).astype(np.uint8)
+                total, weight, top = total[n:], weight[n:], done
             if progress:
                 progress(min(1.0, (b + len(group)) / len(tiles)), "segment")
-        prob = (np.divide(total, weight, out=np.zeros_like(total), where=weight > 0) * 255 + 0.5).astype(np.uint8)
-        del total, weight
-        prob = prob[:hk, :wk]
         if region_k is not None:
             prob[~region_k] = 0
         return prob, k
 
     def segment(self, image: np.ndarray, region: np.ndarray | None = None, params: MaskParams | None = None,
-                progress: Progress | None = None, cancel: CancelCheck | None = None) -> np.ndarray:
-        """H×W uint8 mask (255 = text to remove), post-processed per ``params``."""
+                progress: Progress | None = None, cancel: CancelCheck | None = None,
+                protect: np.ndarray | None = None) -> np.ndarray:
+        """H×W uint8 mask (255 = text to remove), post-processed per ``params``.
+
+        ``region`` (nonzero): look for text only there. ``protect`` (nonzero): never part of the mask,
+        whatever the segmenter or the growing says; faces or a logo the user wants left as they are.
+        """
         params = (params or MaskParams()).validated()
         h, w = image.shape[:2]
         prob, k = self.probabilities(image, region, progress, cancel)
         threshold = params.threshold if params.threshold is not None else self.runner.default_threshold
-        binary = np.where(prob >= max(1, round(threshold * 255)), 255, 0).astype(np.uint8)
-        if params.fill_holes:
-            masks.fill_enclosed(binary, params.max_hole_area // (k * k))
-        masks.drop_specks(binary, math.ceil(params.min_area / (k * k)))
+        binary = cv2.compare(prob, max(1, round(threshold * 255)), cv2.CMP_GE)  # 0/255, no wide temporaries
+        del prob
+
+        def clean_band(band: np.ndarray) -> None:
+            if params.fill_holes:
+                masks.fill_enclosed(band, params.max_hole_area // (k * k))
+            masks.drop_specks(band, math.ceil(params.min_area / (k * k)))
+
+        masks.in_bands(binary, clean_band)
         if k > 1:
             binary = cv2.resize(binary, (w, h), interpolation=cv2.INTER_LINEAR)
-            binary = np.where(binary >= 128, 255, 0).astype(np.uint8)
+            cv2.threshold(binary, 127, 255, cv2.THRESH_BINARY, dst=binary)
         mask = masks.grow(binary, params.grow)
         if region is not None:
             mask[_as_mask(region, (h, w), "region") == 0] = 0
+        if protect is not None:
+            mask[_as_mask(protect, (h, w), "protect") > 0] = 0
         return mask
 
     # -------------------------------------------------------------- inpainting

@@ -149,7 +149,7 @@ def install(editor: str, dest: Path | None, zip_dir: Path, kritarc: Path | None 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("install-plugin", help="install the GIMP or Krita plugin")
-    p.add_argument("editor", choices=["gimp", "krita"])
+    p.add_argument("editor", choices=["gimp", "krita"], help="the editor to install the plugin into")
     p.add_argument("--dest", type=Path, default=None,
                    help="GIMP: the plug-ins folder (holds one folder per plug-in); "
                         "Krita: the resource folder (holds pykrita/)")

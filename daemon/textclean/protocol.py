@@ -14,6 +14,7 @@ from typing import Any
 
 import msgpack
 import numpy as np
+from textclean_client import params as schema
 
 PROTOCOL_VERSION = 1
 DEFAULT_PORT = 47711
@@ -26,8 +27,8 @@ LIGHT_OPS = ("hello", "ping", "status", "cancel")
 OPS = LIGHT_OPS + HEAVY_OPS
 # Frames each heavy op carries, in order; a name in brackets is optional.
 FRAMES = {"segment": ("image", "[region]"), "inpaint": ("image", "mask"), "remove_text": ("image", "[region]")}
-PARAMS = {"threshold": float, "grow": int, "min_area": int, "fill_holes": bool, "max_hole_area": int,
-          "flat_fill": bool}
+# Names and types only; ranges and defaults live in textclean_client.params, the one table.
+PARAMS = {p.name: p.kind for p in schema.PARAMS}
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_ID_LENGTH = 64
@@ -196,25 +197,11 @@ def parse_request(header: dict, n_frames: int, limits: Limits) -> Request:
 
 
 def parse_params(d: Any) -> dict:
-    if d is None:
-        return {}
-    if not isinstance(d, dict):
-        raise ProtocolError(ErrorCode.BAD_REQUEST, "params must be a map")
-    out = {}
-    for key, value in d.items():
-        kind = PARAMS.get(key)
-        if kind is None:
-            raise ProtocolError(ErrorCode.BAD_REQUEST, f"unknown parameter {key!r}; known: {', '.join(PARAMS)}")
-        if value is None and key == "threshold":
-            continue
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ProtocolError(ErrorCode.BAD_REQUEST, f"parameter {key} must be {kind.__name__}")
-        if kind is float and not np.isfinite(value):
-            raise ProtocolError(ErrorCode.BAD_REQUEST, f"parameter {key} must be finite")
-        out[key] = value
-    return out
+    """The request's mask parameters, checked against the shared table (names, types, ranges)."""
+    try:
+        return schema.validate(d)
+    except schema.ParamError as exc:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"params: {exc}") from None
 
 
 # ------------------------------------------------------------------- pixels

@@ -372,9 +372,7 @@ class Server:
                 last[0] = now
                 self._send(out, job.identity, protocol.progress_reply(req.id, req.op, fraction, stage))
 
-        params = dict(req.params)
-        flat_fill = params.pop("flat_fill", True)
-        mask_params = MaskParams.from_dict(params)
+        mask_params, flat_fill = MaskParams.from_request(req.params)
         cancel = job.cancel.is_set
         mask = cleaned = None
         t_compute = time.perf_counter()

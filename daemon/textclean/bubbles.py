@@ -1,0 +1,89 @@
+"""Speech bubbles and caption boxes: where ``--bubbles-only`` lets text be removed.
+
+A bubble is a closed region of near-flat colour around text: the white
+inside of a balloon, a caption box, a black narration box. For each piece
+of found text whose surrounding ring is one flat colour, the region of that
+colour connected to it is flood-filled (with the text itself counted as that
+colour). The region is a bubble when it is closed (it touches no page edge,
+or one edge along less than 3/4 of it: a balloon cut by the trim) and covers
+at most a quarter of the page. Its inside, with the text holes
+filled, is where text may be removed. Text on art, on the page's gutter or
+across a balloon's outline fails one of these tests and is left alone, so a
+cautious first run never touches the art.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .pixels import to_u8_rgb
+
+RING_PX = 3
+TOLERANCE = 26  # of 255: JPEG noise and paper grain still count as flat
+RING_OUTLIERS = 0.05  # share of ring pixels allowed off the ring's colour (antialiased letter rims)
+MAX_FRACTION = 0.25  # a "bubble" larger than this share of the page is a background, not a bubble
+
+
+def bubble_area(image: np.ndarray, text: np.ndarray) -> np.ndarray:
+    """H×W bool: the insides of the bubbles and caption boxes that hold text in ``text`` (H×W, nonzero)."""
+    h, w = text.shape
+    hole = text > 0
+    work = to_u8_rgb(image).copy()
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * RING_PX + 1, 2 * RING_PX + 1))
+    seeds: list[tuple[int, int]] = []
+    for i in range(1, n):
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        y0, y1, x0, x1 = max(0, y - RING_PX), min(h, y + bh + RING_PX), max(0, x - RING_PX), min(w, x + bw + RING_PX)
+        comp = labels[y0:y1, x0:x1] == i
+        ring = (cv2.dilate(comp.astype(np.uint8), kernel) > 0) & ~hole[y0:y1, x0:x1]
+        crop = work[y0:y1, x0:x1]
+        values = crop[ring].astype(np.int16)
+        if len(values) < 8:
+            continue
+        median = np.median(values, axis=0)
+        off = np.abs(values - median).max(axis=1) > TOLERANCE
+        if off.mean() > RING_OUTLIERS:
+            continue  # text over art or over a balloon's outline
+        crop[comp] = median.astype(np.uint8)  # the text counts as the bubble's colour for the fill
+        ys, xs = np.nonzero(ring)
+        best = int(np.argmin(np.abs(values - median).max(axis=1)))
+        seeds.append((int(ys[best]) + y0, int(xs[best]) + x0))
+    area = np.zeros((h, w), bool)
+    filled = np.zeros((h + 2, w + 2), np.uint8)  # floodFill's mask: also stops later fills at known regions
+    judged = 0
+    flags = 4 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY
+    for sy, sx in seeds:
+        if filled[sy + 1, sx + 1]:
+            continue  # its region was judged already, and marked in ``area`` if a bubble
+        judged += 1
+        label = judged % 254 + 1
+        diff = (TOLERANCE,) * 3
+        _, _, _, (rx, ry, rw, rh) = cv2.floodFill(work, filled, (sx, sy), 0, diff, diff, flags | (label << 8))
+        region = filled[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw] == label
+        closed = _closed(rx, ry, rw, rh, w, h)
+        small = region.sum() <= MAX_FRACTION * h * w
+        if closed and small:
+            area[ry : ry + rh, rx : rx + rw] |= _with_holes(region)
+    return area
+
+
+def _closed(x: int, y: int, bw: int, bh: int, w: int, h: int) -> bool:
+    """A region that touches no page edge, or one edge along less than 3/4 of it (a balloon cut by
+    the trim). The gutter and the page's background run along several edges, or along most of one.
+    """
+    touches = [x == 0, y == 0, x + bw == w, y + bh == h]
+    if sum(touches) == 0:
+        return True
+    if sum(touches) > 1:
+        return False
+    along = bh / h if touches[0] or touches[2] else bw / w
+    return along < 0.75
+
+
+def _with_holes(region: np.ndarray) -> np.ndarray:
+    """``region`` plus everything it encloses (letters the segmenter missed, the counters of glyphs)."""
+    outside = np.pad(~region, 1, constant_values=True).astype(np.uint8)
+    cv2.floodFill(outside, None, (0, 0), 2)
+    return outside[1:-1, 1:-1] != 2
