@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> list[PageScore]:
     ap.add_argument("--segmenter", default=None, help="weight file or training checkpoint (default: shipped)")
     ap.add_argument("--threshold", type=float, default=None, help="override the model's threshold")
     ap.add_argument("--grow", type=int, default=None, help="override the mask's grow (default: the CLI's)")
+    ap.add_argument("--coarse", type=int, default=None,
+                    help="override the pipeline's coarse pass for large lettering (0: off)")
     ap.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "textclean-realpages"),
                     help="folder for the overlays")
     ap.add_argument("--json", default=None, help="also write the scores here")
@@ -91,14 +93,15 @@ def main(argv: list[str] | None = None) -> list[PageScore]:
 
     from textclean.imagefiles import read_image
     from textclean.masks import MaskParams
-    from textclean.pipeline import Pipeline
+    from textclean.pipeline import Pipeline, PipelineConfig
     from textclean.pixels import to_u8_rgb
 
     pages = sorted(p for p in Path(args.pages).glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")
                    and not p.name.endswith(".ctd-mask.png"))
     if not pages:
         sys.exit(f"no pages in {args.pages}: point --pages or TEXTCLEAN_REALPAGES at the real-pages folder")
-    pipeline = Pipeline(_runner_for(args.segmenter, args.threshold))
+    config = PipelineConfig() if args.coarse is None else PipelineConfig(coarse_factor=args.coarse)
+    pipeline = Pipeline(_runner_for(args.segmenter, args.threshold), config)
     params = MaskParams(threshold=args.threshold)
     if args.grow is not None:
         params = MaskParams(threshold=args.threshold, grow=args.grow)

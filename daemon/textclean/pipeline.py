@@ -54,6 +54,11 @@ class PipelineConfig:
     flat_ring_px: int = 3  # width of the ring tested for flatness
     flat_tolerance: float = 0.1  # a ring pixel this far from the ring's median is "not flat"
     flat_outliers: float = 0.01  # share of such pixels a flat ring may have (JPEG noise)
+    # Display lettering larger than the segmenter's receptive field is found by a second pass at
+    # 1/coarse_factor scale; only blobs of that pass at least coarse_min_side px across (at working
+    # scale) are kept, because at that scale small dark art would look like dialogue.
+    coarse_factor: int = 4
+    coarse_min_side: int = 120
 
 
 def _ceil16(n: int) -> int:
@@ -221,6 +226,7 @@ class Pipeline:
         h, w = image.shape[:2]
         prob, k = self.probabilities(image, region, progress, cancel)
         threshold = params.threshold if params.threshold is not None else self.runner.default_threshold
+        self._add_large_lettering(image, k, prob, threshold, cancel)
         binary = cv2.compare(prob, max(1, round(threshold * 255)), cv2.CMP_GE)  # 0/255, no wide temporaries
         del prob
 
@@ -239,6 +245,37 @@ class Pipeline:
         if protect is not None:
             mask[_as_mask(protect, (h, w), "protect") > 0] = 0
         return mask
+
+    def _add_large_lettering(self, image: np.ndarray, k: int, prob: np.ndarray, threshold: float,
+                             cancel: CancelCheck | None) -> None:
+        """Merge (in place) into ``prob`` (at 1/k) the large blobs a pass at 1/(k·coarse_factor) finds."""
+        f = self.config.coarse_factor
+        hk, wk = prob.shape
+        if f <= 1 or min(hk, wk) < self.config.coarse_min_side * 2:
+            return
+        if cancel and cancel():
+            raise Cancelled()
+        small = _shrink(image, k * f, to_u8_rgb)
+        # Tiled like the page itself, so a long strip's coarse pass stays within the same memory bound.
+        coarse_u8, _ = self.probabilities(small, cancel=cancel)
+        coarse = coarse_u8.astype(np.float32) / 255
+        blobs = (coarse >= threshold).astype(np.uint8)
+        _n, labels, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
+        side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) * f
+        keep = np.nonzero(side >= self.config.coarse_min_side)[0]
+        keep = keep[keep > 0]
+        if not len(keep):
+            return
+        for i in keep:
+            # Each kept blob is scaled up within its own box only: a long strip never needs a full-size copy.
+            x, y, bw, bh = (int(v) for v in stats[i, :4])
+            x0, y0, x1, y1 = max(0, x - 1), max(0, y - 1), min(labels.shape[1], x + bw + 1), min(labels.shape[0],
+                                                                                               y + bh + 1)
+            part = np.where(labels[y0:y1, x0:x1] == i, coarse[y0:y1, x0:x1], 0).astype(np.float32)
+            X0, Y0, X1, Y1 = x0 * f, y0 * f, min(wk, x1 * f), min(hk, y1 * f)
+            up = cv2.resize(part, ((x1 - x0) * f, (y1 - y0) * f), interpolation=cv2.INTER_LINEAR)
+            up = (up[: Y1 - Y0, : X1 - X0] * 255 + 0.5).astype(np.uint8)
+            np.maximum(prob[Y0:Y1, X0:X1], up, out=prob[Y0:Y1, X0:X1])
 
     # -------------------------------------------------------------- inpainting
 
