@@ -8,7 +8,7 @@ Standard library only, Python 3.8 syntax: the editors' Python imports it too.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Dict, NamedTuple, Tuple
 
 __all__ = ["Param", "PARAMS", "BY_NAME", "validate", "ParamError"]
 
@@ -17,8 +17,8 @@ class Param(NamedTuple):
     name: str          # the protocol's key and the Python name
     kind: type         # float, int or bool
     default: Any       # None: chosen by the daemon (the threshold the shipped model was validated at)
-    lo: Optional[float]  # inclusive lower bound, or None
-    hi: Optional[float]  # inclusive upper bound, or None
+    lo: float | None  # inclusive lower bound, or None
+    hi: float | None  # inclusive upper bound, or None
     help: str
     flag: str          # the CLI flag; bool parameters that default on get a --no-… flag
     open_range: bool = False  # lo and hi themselves are not allowed (a threshold of exactly 0 or 1)
@@ -28,8 +28,8 @@ class Param(NamedTuple):
             return ""
         lo, hi = _fmt(self.lo), _fmt(self.hi)
         if self.open_range:
-            return "between {} and {}, exclusive".format(lo, hi)
-        return "{}..{}".format(lo, hi)
+            return f"between {lo} and {hi}, exclusive"
+        return f"{lo}..{hi}"
 
 
 def _fmt(x: float) -> str:
@@ -47,7 +47,7 @@ PARAMS: Tuple[Param, ...] = (
     Param("fill_holes", bool, True, None, None,
           "fill the enclosed counters of glyphs (o, 口) into the mask", "--no-fill-holes"),
     Param("max_hole_area", int, 2500, 0, 10_000_000,
-          "largest enclosed hole, in pixels, that fill_holes fills (bigger ones are art, such as a bubble)",
+          "largest enclosed glyph counter, in pixels, that is filled (bigger ones are art, such as a bubble)",
           "--max-hole-area"),
     Param("flat_fill", bool, True, None, None,
           "fill holes whose surrounding ring is one flat colour with that colour, exactly", "--no-flat-fill"),
@@ -63,12 +63,12 @@ class ParamError(ValueError):
     flag or field the user typed.
     """
 
-    def __init__(self, message: str, param: Optional[Param] = None) -> None:
+    def __init__(self, message: str, param: Param | None = None) -> None:
         super().__init__(message)
         self.param = param
 
 
-def check(p: Param, value: Any, label: Optional[str] = None) -> Any:
+def check(p: Param, value: Any, label: str | None = None) -> Any:
     """``value`` converted to ``p.kind`` and range-checked; ``label`` names it in messages."""
     label = label or p.name
     if value is None and p.default is None:
@@ -76,13 +76,13 @@ def check(p: Param, value: Any, label: Optional[str] = None) -> Any:
     if p.kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, p.kind) or (p.kind is int and isinstance(value, bool)):
-        raise ParamError("{} must be {}, got {!r}".format(label, _kind_text(p.kind), value), p)
+        raise ParamError(f"{label} must be {_kind_text(p.kind)}, got {value!r}", p)
     if p.kind is float and not math.isfinite(value):
-        raise ParamError("{} must be a finite number, got {}".format(label, value), p)
+        raise ParamError(f"{label} must be a finite number, got {value}", p)
     if p.lo is not None and p.hi is not None:
         bad = (value <= p.lo or value >= p.hi) if p.open_range else (value < p.lo or value > p.hi)
         if bad:
-            raise ParamError("{} must be {}, got {}".format(label, p.range_text(), value), p)
+            raise ParamError(f"{label} must be {p.range_text()}, got {value}", p)
     return value
 
 
