@@ -49,7 +49,7 @@ def notify(message: str) -> None:
 
 
 class _Status(QObject):
-    checked = pyqtSignal(object, str)
+    checked = pyqtSignal(object, str, str)  # status reply or None, error, the endpoint asked
 
 
 class TextcleanDocker(DockWidget):
@@ -127,13 +127,15 @@ class TextcleanDocker(DockWidget):
         def probe() -> None:
             try:
                 with tc.connect(endpoint, timeout=3) as client:
-                    self._status_bridge.checked.emit(client.status(), "")
+                    self._status_bridge.checked.emit(client.status(), "", endpoint)
             except tc.TextcleanError as exc:
-                self._status_bridge.checked.emit(None, editor.user_message(exc, endpoint))
+                self._status_bridge.checked.emit(None, editor.user_message(exc, endpoint), endpoint)
 
         threading.Thread(target=probe, daemon=True).start()
 
-    def _on_checked(self, info, error: str) -> None:
+    def _on_checked(self, info, error: str, endpoint: str) -> None:
+        if endpoint != self.settings()["endpoint"]:
+            return  # an answer about an endpoint the user has since changed: it would mislead
         self.info = info
         self.status.setText(core.status_line(info, error or None, self.last_run))
 
