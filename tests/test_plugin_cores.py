@@ -199,6 +199,16 @@ def test_gimp_folders_per_platform(platform, env, expected):
     assert plugin_install.default_gimp_dir(platform, env, Path("/home/u")) == Path(expected)
 
 
+def test_gimp_folders_follow_each_gimp_the_user_has(tmp_path):
+    config = tmp_path / ".config" / "GIMP"
+    assert plugin_install.default_gimp_dirs("linux", {}, tmp_path) == [config / "3.0" / "plug-ins"]
+    for name in ("3.2", "3.0", "2.10", "3.x"):
+        (config / name).mkdir(parents=True)
+    assert plugin_install.default_gimp_dirs("linux", {}, tmp_path) == [config / "3.0" / "plug-ins",
+                                                                       config / "3.2" / "plug-ins"]
+    assert plugin_install.default_gimp_dir("linux", {}, tmp_path) == config / "3.2" / "plug-ins"
+
+
 def test_krita_folders_per_platform():
     home = Path("/home/u")
     assert plugin_install.default_krita_dir("linux", {}, home) == home / ".local/share/krita"

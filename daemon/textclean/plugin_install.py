@@ -43,16 +43,31 @@ def editor_root() -> Path:
     return Path(textclean_editor.__file__).resolve().parent
 
 
-def default_gimp_dir(platform: str = sys.platform, env: dict | None = None, home: Path | None = None) -> Path:
-    env = os.environ if env is None else env
-    home = home or Path.home()
+def _gimp_config_base(platform: str, env: dict, home: Path) -> Path:
     if platform == "win32":
-        base = Path(env.get("APPDATA", home / "AppData" / "Roaming"))
-    elif platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(env.get("XDG_CONFIG_HOME", home / ".config"))
-    return base / "GIMP" / "3.0" / "plug-ins"
+        return Path(env.get("APPDATA", home / "AppData" / "Roaming")) / "GIMP"
+    if platform == "darwin":
+        return home / "Library" / "Application Support" / "GIMP"
+    return Path(env.get("XDG_CONFIG_HOME", home / ".config")) / "GIMP"
+
+
+def default_gimp_dirs(platform: str = sys.platform, env: dict | None = None, home: Path | None = None) -> list[Path]:
+    """The plug-ins folder of every GIMP 3 the user has run (GIMP 3.0 keeps GIMP/3.0, 3.2 keeps GIMP/3.2),
+    or GIMP 3.0's when none has run yet (a later GIMP 3 copies the 3.0 folder on its first start)."""
+    env = os.environ if env is None else env
+    base = _gimp_config_base(platform, env, home or Path.home())
+    found = []
+    if base.is_dir():
+        for d in base.iterdir():
+            major, _, minor = d.name.partition(".")
+            if major == "3" and minor.isdigit() and d.is_dir():
+                found.append((int(minor), d / "plug-ins"))
+    return [p for _, p in sorted(found)] or [base / "3.0" / "plug-ins"]
+
+
+def default_gimp_dir(platform: str = sys.platform, env: dict | None = None, home: Path | None = None) -> Path:
+    """The newest of ``default_gimp_dirs``."""
+    return default_gimp_dirs(platform, env, home)[-1]
 
 
 def default_krita_dir(platform: str = sys.platform, env: dict | None = None, home: Path | None = None) -> Path:
@@ -187,15 +202,17 @@ def install(editor: str, dest: Path | None, zip_dir: Path, kritarc: Path | None 
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
         if editor == "gimp":
-            dest = dest or default_gimp_dir()
             stage_gimp(staging)
             zip_path = write_zip(staging, zip_dir / "textclean-gimp-plugin.zip")
-            installed = dest / "textclean"
-            if installed.exists():
-                shutil.rmtree(installed)
-            dest.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(staging / "textclean", installed)
-            return Installed(installed, zip_path)
+            targets = [dest] if dest else default_gimp_dirs()
+            for folder in targets:
+                installed = folder / "textclean"
+                if installed.exists():
+                    shutil.rmtree(installed)
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(staging / "textclean", installed)
+            notes = [f"Also installed for the other GIMP in {t / 'textclean'}" for t in targets[:-1]]
+            return Installed(targets[-1] / "textclean", zip_path, notes)
         dest = dest or default_krita_dir()
         stage_krita(staging)
         zip_path = write_zip(staging, zip_dir / "textclean-krita-plugin.zip")
@@ -217,7 +234,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("install-plugin", help="install the GIMP or Krita plugin")
     p.add_argument("editor", choices=["gimp", "krita"])
     p.add_argument("--dest", type=Path, default=None,
-                   help="GIMP: the plug-ins folder (holds one folder per plug-in); "
+                   help="GIMP: the plug-ins folder (holds one folder per plug-in; default: that of every GIMP 3.x "
+                        "you have run); "
                         "Krita: the resource folder (holds pykrita/)")
     p.add_argument("--zip-dir", type=Path, default=Path.cwd(), help="where to write the zip (default: here)")
     p.add_argument("--kritarc", type=Path, default=None,
