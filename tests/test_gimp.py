@@ -1,4 +1,4 @@
-"""The GIMP plug-in inside the real GIMP 3.0.4 (headless), against the real daemon.
+"""The GIMP plug-in inside the real GIMP 3.0.4 and 3.2.6 (headless), against the real daemon.
 
 Each test installs the plug-in with `textclean install-plugin gimp`, loads
 an example page in gimp-console, calls a procedure through the PDB and
@@ -27,13 +27,14 @@ HOME = "/tmp/gimp-home"
 def installed(root, tmp_path_factory):
     home = root / HOME.lstrip("/")
     shutil.rmtree(home, ignore_errors=True)
-    plugins = home / ".config" / "GIMP" / "3.0" / "plug-ins"
+    plugins = home / ".config" / "GIMP" / root.gimp / "plug-ins"
     harness.install_plugin("gimp", plugins, tmp_path_factory.mktemp("zip"))
     assert (plugins / "textclean" / "textclean.py").stat().st_mode & 0o111
     return home
 
 
-def run_gimp(root: Path, page: np.ndarray, scenario: dict, hide: tuple[str, ...] = ()) -> tuple[dict, Path]:
+def run_gimp(root: harness.EditorRoot, page: np.ndarray, scenario: dict, hide: tuple[str, ...] = ()
+             ) -> tuple[dict, Path]:
     base = root / "tmp" / "tc"
     shutil.rmtree(base, ignore_errors=True)
     (base / "out").mkdir(parents=True)
@@ -41,13 +42,14 @@ def run_gimp(root: Path, page: np.ndarray, scenario: dict, hide: tuple[str, ...]
     (base / "scenario.json").write_text(json.dumps(scenario))
     shutil.copy(harness.REPO / "tests" / "editors" / "gimp_scenario.py", base / "scenario.py")
     proc = harness.run_in_root(
-        ["gimp-console-3.0", "-idf", "--batch-interpreter", "python-fu-eval", "-b",
+        [f"gimp-console-{root.gimp}", "-idf", "--batch-interpreter", "python-fu-eval", "-b",
          "exec(open('/tmp/tc/scenario.py').read())", "--quit"],
-        {"HOME": HOME}, hide=hide, timeout=300)
+        {"HOME": HOME}, hide=hide, timeout=300, root=root)
     result_file = base / "out" / "result.json"
     assert result_file.exists(), f"GIMP wrote no result:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     result = json.loads(result_file.read_text())
     assert "exception" not in result, result["exception"]
+    assert result["gimp_version"] == root.gimp_full, "the root holds another GIMP than the one the README names"
     return result, base / "out"
 
 
@@ -221,22 +223,23 @@ def test_one_undo_restores_the_image_in_the_gimp_gui(root, installed, daemon, tr
             time.sleep(4)  # let the display settle
 
         def screen(name: str) -> np.ndarray:
-            harness.run_in_root(["import", "-window", "root", f"PNG24:/tmp/tc/{name}.png"], env, timeout=60)
+            harness.run_in_root(["import", "-window", "root", f"PNG24:/tmp/tc/{name}.png"], env, timeout=60, root=root)
             return cv2.imread(str(base / f"{name}.png"))
 
         wait_for("shown")
-        harness.run_in_root(["xdotool", "mousemove", "900", "850"], env, timeout=30)  # over GIMP, off the canvas
+        # over GIMP, off the canvas
+        harness.run_in_root(["xdotool", "mousemove", "900", "850"], env, timeout=30, root=root)
         before = screen("before")
         (base / "go").write_text("")
         wait_for("ran")
         after = screen("after")
-        harness.run_in_root(["xdotool", "key", "ctrl+z"], env, timeout=30)
+        harness.run_in_root(["xdotool", "key", "ctrl+z"], env, timeout=30, root=root)
         time.sleep(4)
         undone = screen("undone")
     finally:
         if gimp:
             gimp.kill()
-        subprocess.run(["pkill", "-f", "gimp-3.0"], check=False)
+        subprocess.run(["pkill", "-f", f"gimp-{root.gimp}"], check=False)
         xvfb.kill()
     assert before is not None and before.std() > 10, "nothing was on the screen"
     changed = np.abs(after.astype(int) - before.astype(int)).max(axis=2) > 0

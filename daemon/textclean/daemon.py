@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import endpoints
+from . import __version__, endpoints
 from .endpoints import EndpointBusy, EndpointError, InsecureEndpoint, command
 from .statedir import DaemonFiles, InstanceLock, keys_dir, running_daemons, write_private
 
@@ -401,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"where the daemon listens (default {endpoints.DEFAULT_ENDPOINT} or $TEXTCLEAN_ENDPOINT)")
     ap = argparse.ArgumentParser(prog="textclean-daemon", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     s = sub.add_parser("start", parents=[common], help="start the daemon (in the background unless --foreground)")
     s.add_argument("--foreground", action="store_true", help="stay attached (for service managers)")
