@@ -228,9 +228,12 @@ class Probe(Extension):
             actions.remove_text(doc, node, endpoint=open("/tmp/tc/endpoint.txt").read())
             doc.waitForDone()
             out["after"] = layers()
-            app.action("edit_undo").trigger()
-            doc.waitForDone()
-            out["undone"] = layers()
+            out["selected"] = doc.selection() is not None
+            out["steps"] = []
+            for _ in range(2):
+                app.action("edit_undo").trigger()
+                doc.waitForDone()
+                out["steps"].append({"layers": layers(), "selected": doc.selection() is not None})
         except Exception:
             import traceback
             out["error"] = traceback.format_exc()
@@ -269,5 +272,10 @@ def test_the_installed_plugin_loads_in_the_krita_gui_and_undo_removes_its_layer(
     assert "textclean_docker" in report["docks"]
     assert set(report["actions"]) >= {"textclean_remove_text", "textclean_select_text", "textclean_inpaint_selection"}
     assert "error" not in report, report["error"]
-    assert report["after"] == ["Background", "Text removed"]
-    assert report["undone"] == ["Background"]
+    assert report["after"] == ["Background", "Text removed"] and report["selected"]
+    # One Ctrl+Z takes the new layer away. Krita 5.3 makes the new selection an undo step of its own (its
+    # scripting API cannot group edits), so there a second Ctrl+Z restores the old, empty selection;
+    # Krita 5.2 keeps selections set by scripts out of the undo history.
+    first, second = report["steps"]
+    assert first["layers"] == ["Background"]
+    assert second == {"layers": ["Background"], "selected": root.krita == "5.2.9"}

@@ -97,13 +97,26 @@ class Job:
     # ------------------------------------------------ GUI thread, afterwards
 
     def apply(self):
-        """Put the result into the document; returns the new node or selection."""
+        """Put the result into the document; returns the new node or selection.
+
+        Krita's scripting API has no way to group edits into one undo step, and
+        from Krita 5.3 on a new selection is an undo step of its own. The
+        selection is therefore set first and the layer added last, so that one
+        Ctrl+Z takes the new layer away (on 5.3 a second one restores the old
+        selection). Both results are checked before either is applied.
+        """
         if self.error is not None:
             raise self.error
         mask, image = self.result
+        data = editor.check_result(image, self.w, self.h, self.layout, self.depth) if image is not None else None
+        mask_data = editor.check_result(mask, self.w, self.h, "GRAY", "u8") if mask is not None else None
         out = None
-        if image is not None:
-            data = editor.check_result(image, self.w, self.h, self.layout, self.depth)
+        if mask_data is not None:
+            selection = Selection()
+            selection.setPixelData(mask_data, self.x, self.y, self.w, self.h)
+            self.document.setSelection(selection)
+            out = selection
+        if data is not None:
             new = self.document.createNode(editor.ACTIONS[self.kind].layer, "paintlayer")
             if (new.colorModel(), new.colorDepth()) != (self.node.colorModel(), self.node.colorDepth()):
                 new.setColorSpace(self.node.colorModel(), self.node.colorDepth(), self.node.colorProfile())
@@ -111,12 +124,6 @@ class Job:
             parent.addChildNode(new, self.node)
             new.setPixelData(data, self.x, self.y, self.w, self.h)
             out = new
-        if mask is not None:
-            selection = Selection()
-            selection.setPixelData(editor.check_result(mask, self.w, self.h, "GRAY", "u8"), self.x, self.y, self.w,
-                                   self.h)
-            self.document.setSelection(selection)
-            out = selection if out is None else out
         self.document.refreshProjection()
         return out
 
