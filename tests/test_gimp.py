@@ -246,3 +246,36 @@ def test_one_undo_restores_the_image_in_the_gimp_gui(root, installed, daemon, tr
     assert changed.mean() > 0.01, "Remove Text changed nothing visible"
     restored = np.abs(undone.astype(int) - before.astype(int)).max(axis=2) > 0
     assert restored.mean() < 0.001, f"{restored.mean():.2%} of the screen differs after one Ctrl+Z"
+
+
+UPGRADE_CHECK = """
+from gi.repository import Gimp
+found = Gimp.get_pdb().lookup_procedure("plug-in-textclean-remove-text") is not None
+open("/tmp/tc/upgrade.txt", "w").write(Gimp.version() + (" found" if found else " missing"))
+"""
+
+
+def test_the_default_folder_reaches_gimp_3_2_after_3_0(root, tmp_path):
+    """A user who has only run GIMP 3.0 gets the plug-in in GIMP/3.0 (install-plugin's default); GIMP 3.2
+    copies that folder on its first start and finds the plug-in there."""
+    import os
+    import subprocess
+    import sys
+
+    if root.gimp == "3.0":
+        pytest.skip("this is about a GIMP newer than 3.0")
+    home = root / "tmp" / "upgrade-home"
+    shutil.rmtree(home, ignore_errors=True)
+    (home / ".config" / "GIMP" / "3.0").mkdir(parents=True)
+    r = subprocess.run([sys.executable, "-m", "textclean.cli", "install-plugin", "gimp", "--zip-dir", str(tmp_path)],
+                       env={**os.environ, "XDG_CONFIG_HOME": str(home / ".config")}, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and str(home / ".config" / "GIMP" / "3.0" / "plug-ins" / "textclean") in r.stdout
+    base = root / "tmp" / "tc"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    (base / "check.py").write_text(UPGRADE_CHECK)
+    harness.run_in_root([f"gimp-console-{root.gimp}", "-idf", "--batch-interpreter", "python-fu-eval", "-b",
+                         "exec(open('/tmp/tc/check.py').read())", "--quit"], {"HOME": "/tmp/upgrade-home"},
+                        timeout=300, root=root)
+    assert (base / "upgrade.txt").read_text() == f"{root.gimp_full} found"
