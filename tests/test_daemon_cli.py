@@ -294,3 +294,16 @@ def test_the_service_unit_runs_the_daemon(env, tmp_path):
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(60) == 0
+
+
+def test_the_unit_quotes_what_systemd_would_misread(tmp_path):
+    import shutil
+
+    from textclean.service import systemd_unit
+
+    unit = tmp_path / "textclean-daemon.service"
+    unit.write_text(systemd_unit("tcp://127.0.0.1:47711", "cpu", {"TEXTCLEAN_STATE_DIR": "/tmp/a dir/50%"}))
+    assert 'Environment="TEXTCLEAN_STATE_DIR=/tmp/a dir/50%%"' in unit.read_text()
+    if shutil.which("systemd-analyze"):
+        check = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+        assert check.returncode == 0, check.stderr

@@ -39,13 +39,15 @@ def daemon_command(endpoint: str, device: str) -> list[str]:
 
 
 def _systemd_quote(arg: str) -> str:
-    if arg and all(c.isalnum() or c in "/._-:=+,@" for c in arg):
+    """One word for a unit file: quoted when it needs to be, and ``%`` doubled (systemd's specifier sign)."""
+    arg = arg.replace("%", "%%")
+    if arg and all(c.isalnum() or c in "/._-:=+,@%" for c in arg):
         return arg
     return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def systemd_unit(endpoint: str, device: str, env: dict[str, str]) -> str:
-    exec_start = " ".join(_systemd_quote(a).replace("%", "%%") for a in daemon_command(endpoint, device))
+    exec_start = " ".join(_systemd_quote(a) for a in daemon_command(endpoint, device))
     lines = [
         "[Unit]",
         f"Description=textclean daemon on {endpoint} (text removal for the GIMP and Krita plugins)",
