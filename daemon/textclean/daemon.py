@@ -247,7 +247,8 @@ def run_foreground(args: argparse.Namespace, endpoint: str) -> int:
     finally:
         if owns_pid_file:
             files.pid.unlink(missing_ok=True)
-        lock.release()
+        # The lock is not let go here but by the kernel as the process ends, so that `stop`, which
+        # waits for the lock, returns only when the daemon is gone, not while it is still tearing down.
 
 
 def _load_server(args: argparse.Namespace, endpoint: str, keys, stale: dict | None):

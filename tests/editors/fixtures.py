@@ -25,7 +25,7 @@ def truth():
 def root(request):
     """Each real-editor test runs once per Debian root: today's editors (trixie) and the next (forky)."""
     editor_root = harness.ensure_root(harness.ROOTS[request.param])
-    with harness.mounted(editor_root):
+    with harness.in_use(editor_root), harness.mounted(editor_root):
         yield editor_root
 
 

@@ -79,6 +79,16 @@ def ensure_root(root: EditorRoot = DEFAULT) -> EditorRoot:
 
 
 @contextlib.contextmanager
+def in_use(root: EditorRoot = DEFAULT):
+    """Hold the root for one test session: two sessions at once would share its /tmp/tc and homes."""
+    import fcntl
+
+    with open(root.path.with_name(root.path.name + ".in-use"), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+@contextlib.contextmanager
 def mounted(root: EditorRoot = DEFAULT):
     """/proc and /dev inside the root for the duration; unmounted after if we mounted them."""
     done = []
