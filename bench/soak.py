@@ -149,7 +149,7 @@ def main() -> None:
     env = {**os.environ, "TEXTCLEAN_STATE_DIR": state, "TEXTCLEAN_ENDPOINT": endpoint}
     cli = [sys.executable, "-m", "textclean.daemon"]
     subprocess.run([*cli, "start", "--device", "cpu"], env=env, check=True)
-    pid = json.load(open(os.path.join(state, "daemon.pid")))["pid"]
+    pid = json.load(open(os.path.join(state, f"daemon-{endpoint.rsplit(':', 1)[1]}.pid")))["pid"]  # one per port
     rss: list[tuple[float, float]] = []
     stop = threading.Event()
     t0 = time.time()

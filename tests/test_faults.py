@@ -20,7 +20,7 @@ from textclean.server import CurveKeys, Server
 
 from .conftest import page
 from .test_daemon import RunningServer, as_image, free_port, raw_dealer
-from .test_daemon_cli import UNTRAINED, daemon_cli
+from .test_daemon_cli import UNTRAINED, daemon_cli, state_file
 
 
 def rss_mb(pid: int) -> float:
@@ -33,7 +33,7 @@ def rss_mb(pid: int) -> float:
 @pytest.mark.parametrize("transport", ["pyzmq", "builtin"])
 def test_sigkill_mid_request_is_reported_and_a_later_start_cleans_up(env, tmp_path, transport):
     assert daemon_cli(["start", "--device", "cpu", *UNTRAINED], env).returncode == 0
-    pid = json.loads((tmp_path / "state" / "daemon.pid").read_text())["pid"]
+    pid = json.loads(state_file(env, "pid").read_text())["pid"]
     big = np.tile(page(), (16, 16, 1))
     errors = []
 
@@ -54,7 +54,7 @@ def test_sigkill_mid_request_is_reported_and_a_later_start_cleans_up(env, tmp_pa
     assert errors and isinstance(errors[0], (tc.ConnectionLost, tc.DaemonNotRunning)), errors
     assert "textclean-daemon start" in str(errors[0]) or "closed the connection" in str(errors[0])
     assert time.perf_counter() - t0 < 30
-    assert (tmp_path / "state" / "daemon.pid").exists()  # stale
+    assert state_file(env, "pid").exists()  # stale
     r = daemon_cli(["start", "--device", "cpu", *UNTRAINED], env)
     assert r.returncode == 0 and "stale pid file" in r.stderr
     with tc.connect(env["TEXTCLEAN_ENDPOINT"], transport=transport) as c:
@@ -91,13 +91,13 @@ def test_auto_device_logs_the_cpu_fallback(env, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     assert daemon_cli(["start", "--device", "auto", *UNTRAINED], env).returncode == 0
-    assert "no CUDA device: running on the CPU" in (tmp_path / "state" / "daemon.log").read_text()
+    assert "no CUDA device: running on the CPU" in state_file(env, "log").read_text()
 
 
 def test_full_disk_log_keeps_serving_and_says_why_once(env, tmp_path):
     state = tmp_path / "state"
     state.mkdir(parents=True)
-    (state / "daemon.log").symlink_to("/dev/full")  # every write fails with ENOSPC
+    state_file(env, "log").symlink_to("/dev/full")  # every write fails with ENOSPC
     r = daemon_cli(["start", "--device", "cpu", *UNTRAINED], env)
     assert r.returncode == 0, r.stderr
     with tc.connect(env["TEXTCLEAN_ENDPOINT"]) as c:
@@ -110,7 +110,7 @@ def test_full_disk_log_keeps_serving_and_says_why_once(env, tmp_path):
 
 def test_too_large_is_refused_without_allocating_it(env, tmp_path):
     assert daemon_cli(["start", "--device", "cpu", *UNTRAINED], env).returncode == 0
-    pid = json.loads((tmp_path / "state" / "daemon.pid").read_text())["pid"]
+    pid = json.loads(state_file(env, "pid").read_text())["pid"]
     sock = raw_dealer(env["TEXTCLEAN_ENDPOINT"])
     before = rss_mb(pid)
     for i in range(20):
@@ -126,18 +126,18 @@ def test_private_files_are_user_only(env, tmp_path):
     assert daemon_cli(["keys"], env).returncode == 0
     assert daemon_cli(["start", "--device", "cpu", *UNTRAINED], env).returncode == 0
     state = tmp_path / "state"
-    for path in [state, state / "daemon.pid", state / "daemon.log", state / "keys", state / "keys" / "server.json",
+    for path in [state, state_file(env, "pid"), state_file(env, "log"), state_file(env, "lock"), state / "keys",
+                 state / "keys" / "server.json",
                  state / "keys" / "client.json", state / "keys" / "authorized_clients" / "client.key"]:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, f"{path} is open to others: {oct(mode)}"
 
 
-def test_curve_needs_the_right_key(pipeline, tmp_path, monkeypatch):
-    monkeypatch.setenv("TEXTCLEAN_STATE_DIR", str(tmp_path))
-    from textclean.daemon import client_curve_keys, make_keys, server_curve_keys
+def test_curve_needs_the_right_key(pipeline, tmp_path):
+    from textclean.endpoints import client_keys, make_keys, server_keys
 
-    make_keys()
-    keys: CurveKeys = server_curve_keys()
+    make_keys(tmp_path / "keys")
+    keys: CurveKeys = server_keys(tmp_path / "keys")
     running = RunningServer.__new__(RunningServer)
     running.endpoint = f"tcp://127.0.0.1:{free_port()}"
     running.server = Server(pipeline, running.endpoint, curve=keys)
@@ -145,7 +145,7 @@ def test_curve_needs_the_right_key(pipeline, tmp_path, monkeypatch):
     running.thread.start()
     assert running.server.wait_ready(10)
     try:
-        good = client_curve_keys()
+        good = client_keys(tmp_path / "keys")
         with tc.connect(running.endpoint, transport="pyzmq", curve=good) as c:
             assert c.ping()
         ping = protocol.pack({"id": 1, "op": "ping"})
@@ -193,6 +193,7 @@ def test_cli_truncated_file(tmp_path, capsys):
 
 
 def test_import_of_the_daemon_module_is_cheap():
-    r = subprocess.run([sys.executable, "-c", "import sys, textclean.daemon; print('torch' in sys.modules)"],
+    r = subprocess.run([sys.executable, "-c", "import sys, textclean.daemon, textclean.endpoints, textclean.statedir; "
+                        "print('torch' in sys.modules, 'numpy' in sys.modules)"],
                        capture_output=True, text=True, timeout=60)
-    assert r.stdout.strip() == "False", "the daemon CLI imports torch before it needs to"
+    assert r.stdout.strip() == "False False", "the daemon CLI imports torch or numpy before it needs to"

@@ -1,4 +1,4 @@
-"""The GIMP plug-in inside the real GIMP 3.0.4 (headless), against the real daemon.
+"""The GIMP plug-in inside the real GIMP 3.0.4 and 3.2.6 (headless), against the real daemon.
 
 Each test installs the plug-in with `textclean install-plugin gimp`, loads
 an example page in gimp-console, calls a procedure through the PDB and
@@ -27,13 +27,14 @@ HOME = "/tmp/gimp-home"
 def installed(root, tmp_path_factory):
     home = root / HOME.lstrip("/")
     shutil.rmtree(home, ignore_errors=True)
-    plugins = home / ".config" / "GIMP" / "3.0" / "plug-ins"
+    plugins = home / ".config" / "GIMP" / root.gimp / "plug-ins"
     harness.install_plugin("gimp", plugins, tmp_path_factory.mktemp("zip"))
     assert (plugins / "textclean" / "textclean.py").stat().st_mode & 0o111
     return home
 
 
-def run_gimp(root: Path, page: np.ndarray, scenario: dict, hide: tuple[str, ...] = ()) -> tuple[dict, Path]:
+def run_gimp(root: harness.EditorRoot, page: np.ndarray, scenario: dict, hide: tuple[str, ...] = ()
+             ) -> tuple[dict, Path]:
     base = root / "tmp" / "tc"
     shutil.rmtree(base, ignore_errors=True)
     (base / "out").mkdir(parents=True)
@@ -41,13 +42,14 @@ def run_gimp(root: Path, page: np.ndarray, scenario: dict, hide: tuple[str, ...]
     (base / "scenario.json").write_text(json.dumps(scenario))
     shutil.copy(harness.REPO / "tests" / "editors" / "gimp_scenario.py", base / "scenario.py")
     proc = harness.run_in_root(
-        ["gimp-console-3.0", "-idf", "--batch-interpreter", "python-fu-eval", "-b",
+        [f"gimp-console-{root.gimp}", "-idf", "--batch-interpreter", "python-fu-eval", "-b",
          "exec(open('/tmp/tc/scenario.py').read())", "--quit"],
-        {"HOME": HOME}, hide=hide, timeout=300)
+        {"HOME": HOME}, hide=hide, timeout=300, root=root)
     result_file = base / "out" / "result.json"
     assert result_file.exists(), f"GIMP wrote no result:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     result = json.loads(result_file.read_text())
     assert "exception" not in result, result["exception"]
+    assert result["gimp_version"] == root.gimp_full, "the root holds another GIMP than the one the README names"
     return result, base / "out"
 
 
@@ -221,25 +223,59 @@ def test_one_undo_restores_the_image_in_the_gimp_gui(root, installed, daemon, tr
             time.sleep(4)  # let the display settle
 
         def screen(name: str) -> np.ndarray:
-            harness.run_in_root(["import", "-window", "root", f"PNG24:/tmp/tc/{name}.png"], env, timeout=60)
+            harness.run_in_root(["import", "-window", "root", f"PNG24:/tmp/tc/{name}.png"], env, timeout=60, root=root)
             return cv2.imread(str(base / f"{name}.png"))
 
         wait_for("shown")
-        harness.run_in_root(["xdotool", "mousemove", "900", "850"], env, timeout=30)  # over GIMP, off the canvas
+        # over GIMP, off the canvas
+        harness.run_in_root(["xdotool", "mousemove", "900", "850"], env, timeout=30, root=root)
         before = screen("before")
         (base / "go").write_text("")
         wait_for("ran")
         after = screen("after")
-        harness.run_in_root(["xdotool", "key", "ctrl+z"], env, timeout=30)
+        harness.run_in_root(["xdotool", "key", "ctrl+z"], env, timeout=30, root=root)
         time.sleep(4)
         undone = screen("undone")
     finally:
         if gimp:
             gimp.kill()
-        subprocess.run(["pkill", "-f", "gimp-3.0"], check=False)
+        subprocess.run(["pkill", "-f", f"gimp-{root.gimp}"], check=False)
         xvfb.kill()
     assert before is not None and before.std() > 10, "nothing was on the screen"
     changed = np.abs(after.astype(int) - before.astype(int)).max(axis=2) > 0
     assert changed.mean() > 0.01, "Remove Text changed nothing visible"
     restored = np.abs(undone.astype(int) - before.astype(int)).max(axis=2) > 0
     assert restored.mean() < 0.001, f"{restored.mean():.2%} of the screen differs after one Ctrl+Z"
+
+
+UPGRADE_CHECK = """
+from gi.repository import Gimp
+found = Gimp.get_pdb().lookup_procedure("plug-in-textclean-remove-text") is not None
+open("/tmp/tc/upgrade.txt", "w").write(Gimp.version() + (" found" if found else " missing"))
+"""
+
+
+def test_the_default_folder_reaches_gimp_3_2_after_3_0(root, tmp_path):
+    """A user who has only run GIMP 3.0 gets the plug-in in GIMP/3.0 (install-plugin's default); GIMP 3.2
+    copies that folder on its first start and finds the plug-in there."""
+    import os
+    import subprocess
+    import sys
+
+    if root.gimp == "3.0":
+        pytest.skip("this is about a GIMP newer than 3.0")
+    home = root / "tmp" / "upgrade-home"
+    shutil.rmtree(home, ignore_errors=True)
+    (home / ".config" / "GIMP" / "3.0").mkdir(parents=True)
+    r = subprocess.run([sys.executable, "-m", "textclean.cli", "install-plugin", "gimp", "--zip-dir", str(tmp_path)],
+                       env={**os.environ, "XDG_CONFIG_HOME": str(home / ".config")}, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and str(home / ".config" / "GIMP" / "3.0" / "plug-ins" / "textclean") in r.stdout
+    base = root / "tmp" / "tc"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    (base / "check.py").write_text(UPGRADE_CHECK)
+    harness.run_in_root([f"gimp-console-{root.gimp}", "-idf", "--batch-interpreter", "python-fu-eval", "-b",
+                         "exec(open('/tmp/tc/check.py').read())", "--quit"], {"HOME": "/tmp/upgrade-home"},
+                        timeout=300, root=root)
+    assert (base / "upgrade.txt").read_text() == f"{root.gimp_full} found"

@@ -8,16 +8,17 @@ Import Python Plugin from File*.
 from __future__ import annotations
 
 import argparse
-import configparser
 import os
 import shutil
 import stat
 import sys
 import tempfile
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CLIENT_PACKAGE = "textclean_client"
+EDITOR_PACKAGE = "textclean_editor"
 
 
 def plugins_root() -> Path:
@@ -36,16 +37,37 @@ def client_root() -> Path:
     return Path(textclean_client.__file__).resolve().parent
 
 
-def default_gimp_dir(platform: str = sys.platform, env: dict | None = None, home: Path | None = None) -> Path:
-    env = os.environ if env is None else env
-    home = home or Path.home()
+def editor_root() -> Path:
+    import textclean_editor
+
+    return Path(textclean_editor.__file__).resolve().parent
+
+
+def _gimp_config_base(platform: str, env: dict, home: Path) -> Path:
     if platform == "win32":
-        base = Path(env.get("APPDATA", home / "AppData" / "Roaming"))
-    elif platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(env.get("XDG_CONFIG_HOME", home / ".config"))
-    return base / "GIMP" / "3.0" / "plug-ins"
+        return Path(env.get("APPDATA", home / "AppData" / "Roaming")) / "GIMP"
+    if platform == "darwin":
+        return home / "Library" / "Application Support" / "GIMP"
+    return Path(env.get("XDG_CONFIG_HOME", home / ".config")) / "GIMP"
+
+
+def default_gimp_dirs(platform: str = sys.platform, env: dict | None = None, home: Path | None = None) -> list[Path]:
+    """The plug-ins folder of every GIMP 3 the user has run (GIMP 3.0 keeps GIMP/3.0, 3.2 keeps GIMP/3.2),
+    or GIMP 3.0's when none has run yet (a later GIMP 3 copies the 3.0 folder on its first start)."""
+    env = os.environ if env is None else env
+    base = _gimp_config_base(platform, env, home or Path.home())
+    found = []
+    if base.is_dir():
+        for d in base.iterdir():
+            major, _, minor = d.name.partition(".")
+            if major == "3" and minor.isdigit() and d.is_dir():
+                found.append((int(minor), d / "plug-ins"))
+    return [p for _, p in sorted(found)] or [base / "3.0" / "plug-ins"]
+
+
+def default_gimp_dir(platform: str = sys.platform, env: dict | None = None, home: Path | None = None) -> Path:
+    """The newest of ``default_gimp_dirs``."""
+    return default_gimp_dirs(platform, env, home)[-1]
 
 
 def default_krita_dir(platform: str = sys.platform, env: dict | None = None, home: Path | None = None) -> Path:
@@ -73,21 +95,23 @@ def _copy_tree(src: Path, dst: Path) -> None:
 
 
 def stage_gimp(out: Path) -> Path:
-    """``out/textclean/``: the plug-in, its core and the client, as GIMP wants them."""
+    """``out/textclean/``: the plug-in, the shared editor core and the client, as GIMP wants them."""
     target = out / "textclean"
     _copy_tree(plugins_root() / "gimp" / "textclean", target)
     _copy_tree(client_root(), target / CLIENT_PACKAGE)
+    _copy_tree(editor_root(), target / EDITOR_PACKAGE)
     entry = target / "textclean.py"
     entry.chmod(entry.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return target
 
 
 def stage_krita(out: Path) -> Path:
-    """``out/textclean.desktop`` and ``out/textclean_krita/`` with the client inside it."""
+    """``out/textclean.desktop`` and ``out/textclean_krita/`` with the client and the editor core inside it."""
     src = plugins_root() / "krita" / "pykrita"
     shutil.copy2(src / "textclean.desktop", out / "textclean.desktop")
     _copy_tree(src / "textclean_krita", out / "textclean_krita")
     _copy_tree(client_root(), out / "textclean_krita" / CLIENT_PACKAGE)
+    _copy_tree(editor_root(), out / "textclean_krita" / EDITOR_PACKAGE)
     return out / "textclean_krita"
 
 
@@ -102,69 +126,134 @@ def write_zip(staged: Path, zip_path: Path) -> Path:
     return zip_path
 
 
-def enable_krita_plugin(kritarc: Path) -> None:
-    """Set ``enable_textclean_krita=true`` in kritarc's ``[python]`` group, keeping the rest.
+KRITA_ENABLE_KEY = "enable_textclean_krita"
+
+
+def enable_krita_plugin(kritarc: Path) -> str:
+    """Set ``enable_textclean_krita=true`` in kritarc's ``[python]`` group and touch nothing else.
 
     Krita keys the switch by the plugin's module (X-KDE-Library), not by the
-    name of its .desktop file.
+    name of its .desktop file. The file is edited as text, line by line: a
+    config parser would drop comments, rewrite ``foo:bar=baz`` and join
+    indented lines, and KConfig reads all of those back differently. The
+    previous file is kept as ``kritarc.textclean-backup``. Returns what was
+    done, in one sentence for the user.
     """
-    parser = configparser.RawConfigParser(strict=False, interpolation=None)
-    parser.optionxform = str  # Krita's keys are case-sensitive
-    if kritarc.exists():
-        parser.read(kritarc, encoding="utf-8")
-    if not parser.has_section("python"):
-        parser.add_section("python")
-    parser.set("python", "enable_textclean_krita", "true")
-    kritarc.parent.mkdir(parents=True, exist_ok=True)
-    with open(kritarc, "w", encoding="utf-8") as f:
-        parser.write(f, space_around_delimiters=False)
+    line = f"{KRITA_ENABLE_KEY}=true"
+    if not kritarc.exists():
+        kritarc.parent.mkdir(parents=True, exist_ok=True)
+        _replace_file(kritarc, f"[python]\n{line}\n".encode())
+        return f"Created {kritarc} with [python] {line} (Krita adds its own settings on its next start)"
+    data = kritarc.read_bytes()
+    text = data.decode("utf-8", "surrogateescape")
+    new, what = _with_key_set(text, "python", KRITA_ENABLE_KEY, "true")
+    if new == text:
+        return f"The plugin was already enabled in {kritarc}; left it unchanged"
+    backup = kritarc.with_name(kritarc.name + ".textclean-backup")
+    shutil.copy2(kritarc, backup)
+    _replace_file(kritarc, new.encode("utf-8", "surrogateescape"))
+    return f"{what} in {kritarc} (the previous file is kept as {backup})"
 
 
-def install(editor: str, dest: Path | None, zip_dir: Path, kritarc: Path | None = None) -> tuple[Path, Path]:
+def _with_key_set(text: str, group: str, key: str, value: str) -> tuple[str, str]:
+    """``text`` (a KConfig file) with ``key=value`` in ``[group]``, and what changed. Every other
+    character, line endings and a missing final newline included, stays as it was."""
+    lines = text.splitlines(keepends=True)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    header = f"[{group}]"
+    start = next((i for i, ln in enumerate(lines) if ln.strip() == header), None)
+    if start is None:
+        sep = "" if not text or text.endswith(("\n", "\r")) else newline
+        blank = newline if text.strip() else ""
+        return f"{text}{sep}{blank}{header}{newline}{key}={value}{newline}", f"Added [{group}] {key}={value}"
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
+    for i in range(start + 1, end):
+        name, eq, old = lines[i].partition("=")
+        if eq and name.strip() == key:
+            if old.strip() == value:
+                return text, ""
+            ending = lines[i][len(lines[i].rstrip("\r\n")):] or newline
+            lines[i] = f"{name}={value}{ending}"
+            return "".join(lines), f"Changed [{group}] {key} from {old.strip()!r} to {value}"
+    if not lines[start].endswith(("\n", "\r")):
+        lines[start] += newline
+    lines.insert(start + 1, f"{key}={value}{newline}")
+    return "".join(lines), f"Added {key}={value} to [{group}]"
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write ``path`` in one step, keeping its permissions: Krita never sees half a file."""
+    tmp = path.with_name(f".{path.name}.textclean-tmp")
+    tmp.write_bytes(data)
+    if path.exists():
+        shutil.copymode(path, tmp)
+    os.replace(tmp, path)
+
+
+@dataclass
+class Installed:
+    path: Path
+    zip_path: Path
+    notes: list[str] = field(default_factory=list)
+
+
+def install(editor: str, dest: Path | None, zip_dir: Path, kritarc: Path | None = None,
+            enable: bool = True) -> Installed:
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
         if editor == "gimp":
-            dest = dest or default_gimp_dir()
             stage_gimp(staging)
             zip_path = write_zip(staging, zip_dir / "textclean-gimp-plugin.zip")
-            installed = dest / "textclean"
-            if installed.exists():
-                shutil.rmtree(installed)
-            dest.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(staging / "textclean", installed)
+            targets = [dest] if dest else default_gimp_dirs()
+            for folder in targets:
+                installed = folder / "textclean"
+                if installed.exists():
+                    shutil.rmtree(installed)
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(staging / "textclean", installed)
+            notes = [f"Also installed for the other GIMP in {t / 'textclean'}" for t in targets[:-1]]
+            return Installed(targets[-1] / "textclean", zip_path, notes)
+        dest = dest or default_krita_dir()
+        stage_krita(staging)
+        zip_path = write_zip(staging, zip_dir / "textclean-krita-plugin.zip")
+        pykrita = dest / "pykrita"
+        pykrita.mkdir(parents=True, exist_ok=True)
+        if (pykrita / "textclean_krita").exists():
+            shutil.rmtree(pykrita / "textclean_krita")
+        shutil.copy2(staging / "textclean.desktop", pykrita / "textclean.desktop")
+        shutil.copytree(staging / "textclean_krita", pykrita / "textclean_krita")
+        if enable:
+            notes = [enable_krita_plugin(kritarc or default_kritarc())]
         else:
-            dest = dest or default_krita_dir()
-            stage_krita(staging)
-            zip_path = write_zip(staging, zip_dir / "textclean-krita-plugin.zip")
-            pykrita = dest / "pykrita"
-            pykrita.mkdir(parents=True, exist_ok=True)
-            if (pykrita / "textclean_krita").exists():
-                shutil.rmtree(pykrita / "textclean_krita")
-            shutil.copy2(staging / "textclean.desktop", pykrita / "textclean.desktop")
-            shutil.copytree(staging / "textclean_krita", pykrita / "textclean_krita")
-            enable_krita_plugin(kritarc or default_kritarc())
-            installed = pykrita
-    return installed, zip_path
+            notes = ["Not enabled (--no-enable): turn it on in Settings > Configure Krita > Python Plugin Manager "
+                     "(textclean)"]
+        return Installed(pykrita, zip_path, notes)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("install-plugin", help="install the GIMP or Krita plugin")
     p.add_argument("editor", choices=["gimp", "krita"], help="the editor to install the plugin into")
     p.add_argument("--dest", type=Path, default=None,
-                   help="GIMP: the plug-ins folder (holds one folder per plug-in); "
+                   help="GIMP: the plug-ins folder (holds one folder per plug-in; default: that of every GIMP 3.x "
+                        "you have run); "
                         "Krita: the resource folder (holds pykrita/)")
     p.add_argument("--zip-dir", type=Path, default=Path.cwd(), help="where to write the zip (default: here)")
-    p.add_argument("--kritarc", type=Path, default=None, help="Krita's kritarc to enable the plugin in")
+    p.add_argument("--kritarc", type=Path, default=None,
+                   help="Krita: the kritarc to enable the plugin in (default: Krita's own)")
+    p.add_argument("--no-enable", dest="enable", action="store_false",
+                   help="Krita: leave kritarc alone; enable the plugin in Krita's Python Plugin Manager yourself")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        installed, zip_path = install(args.editor, args.dest, args.zip_dir, args.kritarc)
+        result = install(args.editor, args.dest, args.zip_dir, args.kritarc, getattr(args, "enable", True))
     except OSError as exc:
         print(f"textclean: error: cannot install the {args.editor} plugin: {exc}", file=sys.stderr)
         return 1
     name = "GIMP" if args.editor == "gimp" else "Krita"
-    print(f"Installed the {name} plugin in {installed}\nZip for manual install: {zip_path}")
+    print(f"Installed the {name} plugin in {result.path}\nZip for manual install: {result.zip_path}")
+    for note in result.notes:
+        print(note)
     print("Restart " + name + ("; the menu entry is Filters > Remove Text..." if name == "GIMP"
                                else "; the docker is Settings > Dockers > textclean"))
     return 0

@@ -15,7 +15,6 @@ about tensors.
 from __future__ import annotations
 
 import collections
-import ipaddress
 import logging
 import os
 import threading
@@ -27,6 +26,7 @@ from typing import Any
 import zmq
 
 from . import __version__, protocol
+from .endpoints import CurveKeys, EndpointBusy, InsecureEndpoint, is_loopback  # noqa: F401 - re-exported
 from .masks import MaskParams
 from .pipeline import Cancelled, Pipeline
 from .pixels import UnsupportedImage
@@ -37,42 +37,6 @@ log = logging.getLogger("textclean.server")
 MAX_QUEUED_PER_CLIENT = 8
 MAX_QUEUED_TOTAL = 64
 PROGRESS_INTERVAL_S = 0.1
-
-
-class EndpointBusy(RuntimeError):
-    """Another process is bound to the endpoint."""
-
-    def __init__(self, endpoint: str) -> None:
-        super().__init__(f"{endpoint} is already in use (another textclean daemon? try `textclean-daemon status`)")
-
-
-class InsecureEndpoint(RuntimeError):
-    """A non-loopback endpoint was asked for without CURVE keys."""
-
-
-def is_loopback(endpoint: str) -> bool:
-    """True for ipc://, inproc:// and tcp:// on 127.0.0.0/8, ::1 or localhost."""
-    scheme, _, rest = endpoint.partition("://")
-    if scheme in ("ipc", "inproc"):
-        return True
-    if scheme != "tcp":
-        return False
-    host = rest.rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@dataclass
-class CurveKeys:
-    """Server key pair and the folder of authorised client public keys (zmq.auth format)."""
-
-    public: bytes
-    secret: bytes
-    clients_dir: str
 
 
 @dataclass
@@ -134,9 +98,7 @@ class Server:
     def __init__(self, pipeline: Pipeline, endpoint: str = protocol.DEFAULT_ENDPOINT, limits: Limits | None = None,
                  curve: CurveKeys | None = None, heartbeat_ms: int = 5000) -> None:
         if not is_loopback(endpoint) and curve is None:
-            raise InsecureEndpoint(
-                f"refusing to listen on {endpoint} without authentication: anyone on the network could use it. "
-                "Run `textclean-daemon keys` to set up CURVE keys, or use a 127.0.0.1 endpoint.")
+            raise InsecureEndpoint(endpoint)
         self.pipeline = pipeline
         self.endpoint = endpoint
         self.limits = limits or Limits()
@@ -202,7 +164,7 @@ class Server:
         poller.register(router, zmq.POLLIN)
         poller.register(replies, zmq.POLLIN)
         self._ready.set()
-        log.info("serving on %s (%s)", self.endpoint, self.pipeline.runner.info())
+        log.info("serving on %s (%s)", self.endpoint, self._model_info())
         try:
             while not (self._stop.is_set() and self._idle()):
                 events = dict(poller.poll(100))
@@ -240,7 +202,7 @@ class Server:
     # ------------------------------------------------------------ requests
 
     def status(self) -> dict:
-        info = self.pipeline.runner.info()
+        info = self._model_info()
         return {
             "endpoint": self.endpoint, "pid": os.getpid(), "version": __version__,
             "protocol": protocol.PROTOCOL_VERSION, "device": info["device"], "backend": info["backend"],
@@ -250,6 +212,10 @@ class Server:
             "max_pixels": self.limits.max_pixels, "max_message_bytes": self.limits.max_message_bytes,
             "log_error": self.log_problem() if self.log_problem else None,
         }
+
+    def _model_info(self) -> dict:
+        """Device, backend, model versions and whether they are trained: the one place the server asks."""
+        return self.pipeline.runner.info()
 
     def _record_error(self, code: str, message: str) -> None:
         self.errors[code] += 1
@@ -275,7 +241,7 @@ class Server:
                 rid, "hello", protocol=protocol.PROTOCOL_VERSION, server=f"textclean {__version__}",
                 ops=list(protocol.OPS), layouts=list(protocol.LAYOUTS), depths=list(protocol.DEPTHS),
                 params=list(protocol.PARAMS), max_pixels=self.limits.max_pixels,
-                max_message_bytes=self.limits.max_message_bytes, device=self.pipeline.runner.info()["device"]))
+                max_message_bytes=self.limits.max_message_bytes, device=self._model_info()["device"]))
         elif request.op == "status":
             self._send(router, identity, protocol.ok_reply(rid, "status", **self.status()))
         elif request.op == "cancel":

@@ -21,11 +21,12 @@ def truth():
     return s
 
 
-@pytest.fixture(scope="module")
-def root():
-    harness.ensure_root()
-    with harness.mounted():
-        yield harness.ROOT
+@pytest.fixture(scope="module", params=harness.dists())
+def root(request):
+    """Each real-editor test runs once per Debian root: today's editors (trixie) and the next (forky)."""
+    editor_root = harness.ensure_root(harness.ROOTS[request.param])
+    with harness.in_use(editor_root), harness.mounted(editor_root):
+        yield editor_root
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ def read(drawable, encoding, x, y, w, h):
     return bytes(drawable.get_buffer().get(Gegl.Rectangle.new(x, y, w, h), 1.0, encoding, Gegl.AbyssPolicy.NONE))
 
 
+result["gimp_version"] = Gimp.version()
 try:
     image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(os.path.join(BASE, "page.png")))
     if scenario.get("precision") == "u16":

@@ -22,6 +22,7 @@ def run(args=None):
         from textclean_krita import actions, core
 
         app = Krita.instance()
+        result["krita_version"] = app.version()
         w, h = scenario["width"], scenario["height"]
         ox, oy = scenario.get("offset", [0, 0])
         cw, ch = w + abs(ox) * 2, h + abs(oy) * 2

@@ -24,7 +24,7 @@ import time
 from typing import Any, Callable
 
 __all__ = ["Image", "Client", "connect", "TextcleanError", "DaemonNotRunning", "ConnectionLost", "Timeout",
-           "DaemonError", "DEFAULT_ENDPOINT", "START_HINT"]
+           "DaemonError", "DEFAULT_ENDPOINT", "START_HINT", "start_command"]
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:47711"
 PROTOCOL_VERSION = 1
@@ -32,6 +32,17 @@ CHANNELS = {"RGBA": 4, "BGRA": 4, "RGB": 3, "GRAY": 1, "GRAYA": 2}
 ITEMSIZE = {"u8": 1, "u16": 2, "f16": 2, "f32": 4}
 START_HINT = ("Start it from a terminal with:\n    textclean-daemon start\n"
               "(install it with `pip install textclean`; see the textclean README).")
+
+
+def start_command(endpoint: str | None = None) -> str:
+    """``textclean-daemon start``, with ``--endpoint`` when the daemon is looked for anywhere but the default."""
+    if endpoint and endpoint != DEFAULT_ENDPOINT:
+        return "textclean-daemon start --endpoint " + endpoint
+    return "textclean-daemon start"
+
+
+def _start_hint(endpoint: str) -> str:
+    return START_HINT.replace("textclean-daemon start", start_command(endpoint))
 
 Progress = Callable[[float, str], Any]
 
@@ -219,7 +230,7 @@ def _probe(endpoint: str, timeout: float = 2.0) -> None:
     try:
         socket.create_connection((host, port), timeout=timeout).close()
     except OSError:
-        raise DaemonNotRunning(f"The textclean daemon is not running at {endpoint}.\n{START_HINT}") from None
+        raise DaemonNotRunning(f"The textclean daemon is not running at {endpoint}.\n{_start_hint(endpoint)}") from None
 
 
 # ----------------------------------------------------------------- client
@@ -254,7 +265,7 @@ class Client:
                 if isinstance(exc, TextcleanError):
                     raise
                 raise DaemonNotRunning(f"The textclean daemon is not running at {self.endpoint} ({exc}).\n"
-                                       f"{START_HINT}") from None
+                                       f"{_start_hint(self.endpoint)}") from None
         return self._transport
 
     def close(self) -> None:
@@ -311,7 +322,8 @@ class Client:
             if remaining <= 0:
                 if _probe_quiet(self.endpoint):
                     raise Timeout(f"the daemon sent nothing for {timeout:.0f} s during {op}")
-                raise ConnectionLost(f"the daemon at {self.endpoint} went away during {op}.\n{START_HINT}")
+                raise ConnectionLost(f"the daemon at {self.endpoint} went away during {op}.\n"
+                                     f"{_start_hint(self.endpoint)}")
             parts = transport.recv(min(0.1, remaining))
             if parts is None:
                 continue

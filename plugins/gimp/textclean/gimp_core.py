@@ -1,29 +1,26 @@
-"""The GIMP plug-in's logic that needs no GIMP: formats, rectangles, masks, messages.
+"""The GIMP plug-in's own logic that needs no GIMP: Babl formats, rectangles, masks.
 
-Kept apart from ``textclean.py`` (the thin GIMP glue) so that it is tested
-outside the editor. Standard library only.
+What both plugins share (actions, parameters, messages) is in
+``textclean_editor``; this holds only what is GIMP's. Kept apart from
+``textclean.py`` (the thin GIMP glue) so that it is tested outside the
+editor. Standard library only.
 """
 
 from __future__ import annotations
 
 from typing import Tuple
 
+from textclean_editor import ACTIONS, PluginError
+
+__all__ = ["PluginError", "PROCEDURES", "KIND_OF", "wire_format", "canvas_overlap", "crop_rows", "is_empty"]
+
 # Babl sample types the daemon takes as they are, and what the others are read as.
 _WIRE_DEPTH = {"u8": "u8", "u16": "u16", "half": "f16", "float": "f32"}
 _READ_AS = {"u32": "float", "double": "float"}
 
-PROCEDURES = {
-    "remove": "plug-in-textclean-remove-text",
-    "select": "plug-in-textclean-select-text",
-    "inpaint": "plug-in-textclean-inpaint-selection",
-}
-RESULT_LAYER_NAME = "Text removed"
-INPAINT_LAYER_NAME = "Inpainted"
-
-
-class PluginError(Exception):
-    """A problem to show the user; the image has not been changed."""
-
+PROCEDURES = {kind: "plug-in-textclean-" + ("inpaint-selection" if kind == "inpaint" else f"{kind}-text")
+              for kind in ACTIONS}
+KIND_OF = {name: kind for kind, name in PROCEDURES.items()}
 
 def wire_format(encoding: str) -> Tuple[str, str, str]:
     """(Babl encoding to read and write with, protocol layout, protocol depth) for a drawable.
@@ -72,20 +69,3 @@ def crop_rows(data: bytes, width: int, bpp: int, x0: int, y0: int, x1: int, y1: 
 
 def is_empty(mask: bytes) -> bool:
     return not any(mask)
-
-
-def params(threshold: float, grow: int) -> dict:
-    """Protocol parameters from the dialog's values; a threshold of 0 means the model's default."""
-    out = {"grow": int(grow)}
-    if threshold and 0.0 < threshold < 1.0:
-        out["threshold"] = float(threshold)
-    return out
-
-
-def user_message(exc: Exception) -> str:
-    """What the user reads when the daemon cannot help."""
-    code = getattr(exc, "code", None)
-    text = str(exc)
-    if code and code not in ("not_running", "client") and f"[{code}]" not in text:
-        text = f"{text} [{code}]"
-    return f"textclean: {text}"

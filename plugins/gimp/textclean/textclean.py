@@ -4,8 +4,9 @@
 Thin glue between GIMP and ``textclean_client``: read the active layer,
 send it to the local textclean daemon, and put the answer back as a
 selection and a new layer. The original layer is never written to, and
-each run is one undo group. The logic that needs no GIMP lives in
-``gimp_core.py``.
+each run is one undo group. What both plugins share (actions, parameters,
+messages) is in ``textclean_editor``; GIMP's own logic that needs no GIMP
+is in ``gimp_core.py``.
 """
 
 import os
@@ -20,6 +21,7 @@ gi.require_version("Gegl", "0.4")
 gi.require_version("Babl", "0.1")
 import gimp_core as core  # noqa: E402
 import textclean_client as tc  # noqa: E402
+import textclean_editor as editor  # noqa: E402
 from gi.repository import Babl, Gegl, Gimp, GLib, GObject  # noqa: E402
 
 
@@ -46,7 +48,7 @@ class Layer:
 
     def __init__(self, image, drawable):
         if image.get_base_type() == Gimp.ImageBaseType.INDEXED:
-            raise core.PluginError("indexed images are not supported; use Image > Mode > RGB first")
+            raise editor.PluginError("indexed images are not supported; use Image > Mode > RGB first")
         self.image, self.drawable = image, drawable
         self.encoding, self.layout, self.depth = core.wire_format(Babl.format_get_encoding(drawable.get_format()))
         self.width, self.height = drawable.get_width(), drawable.get_height()
@@ -62,7 +64,7 @@ class Layer:
             return None
         data = _read(self.image.get_selection(), "Y u8", self.x, self.y, self.width, self.height)
         if core.is_empty(data):
-            raise core.PluginError("the selection does not touch the active layer")
+            raise editor.PluginError("the selection does not touch the active layer")
         return tc.Image(self.width, self.height, "GRAY", "u8", data)
 
     def add_result(self, result, name):
@@ -98,45 +100,42 @@ class TextClean(Gimp.PlugIn):
         return False
 
     def do_create_procedure(self, name):
+        kind = core.KIND_OF[name]
+        action = editor.ACTIONS[kind]
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, self.run, None)
         procedure.set_image_types("RGB*, GRAY*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-        if name == core.PROCEDURES["remove"]:
+        if kind == "remove":
             procedure.set_menu_label("Remove _Text...")
             procedure.add_menu_path("<Image>/Filters")
-            procedure.set_documentation(
-                "Find the text in the active layer and paint it out",
-                "Detects text in the active layer (inside the selection, if there is one), selects it, and adds "
-                f"the layer with the text painted out above the original as '{core.RESULT_LAYER_NAME}'. "
-                "Needs the textclean daemon (textclean-daemon start).", name)
-        elif name == core.PROCEDURES["select"]:
+        elif kind == "select":
             procedure.set_menu_label("_Text")
             procedure.add_menu_path("<Image>/Select")
-            procedure.set_documentation("Select the text in the active layer",
-                                        "Sets the selection to the text textclean detects, so it can be edited.",
-                                        name)
         else:
             procedure.set_menu_label("_Inpaint Selection (textclean)")
             procedure.add_menu_path("<Image>/Filters")
-            procedure.set_documentation("Fill the selection with textclean's inpainter",
-                                        "Paints the selected pixels of the active layer out, into a new layer.",
-                                        name)
+        procedure.set_documentation(f"{action.label} with textclean",
+                                    f"textclean: {action.summary}. Needs the textclean daemon "
+                                    "(textclean-daemon start).", name)
         procedure.set_attribution("textclean", "textclean", "2026")
-        if name != core.PROCEDURES["inpaint"]:
+        if action.takes_params:
+            lo, hi, default = editor.dialog_range("threshold")
             procedure.add_double_argument("threshold", "_Threshold",
-                                          "Text probability threshold (0: the model's own)", 0.0, 0.99, 0.0,
+                                          "Text probability threshold (0: the model's own)", lo, hi, default,
                                           GObject.ParamFlags.READWRITE)
-            procedure.add_int_argument("grow", "_Grow (px)", "Grow the text mask by this many pixels", 0, 64, 3,
-                                       GObject.ParamFlags.READWRITE)
+            lo, hi, default = editor.dialog_range("grow")
+            procedure.add_int_argument("grow", "_Grow (px)", "Grow the text mask by this many pixels", int(lo),
+                                       int(hi), int(default), GObject.ParamFlags.READWRITE)
         procedure.add_string_argument("endpoint", "_Endpoint", "Where the textclean daemon listens",
                                       tc.DEFAULT_ENDPOINT, GObject.ParamFlags.READWRITE)
         return procedure
 
     def run(self, procedure, run_mode, image, drawables, config, run_data):
-        name = procedure.get_name()
+        kind = core.KIND_OF[procedure.get_name()]
+        action = editor.ACTIONS[kind]
         if len(drawables) != 1 or not isinstance(drawables[0], Gimp.Layer):
             return _error(procedure, run_mode, "textclean: select exactly one layer")
-        if run_mode == Gimp.RunMode.INTERACTIVE and name != core.PROCEDURES["inpaint"]:
+        if run_mode == Gimp.RunMode.INTERACTIVE and action.takes_params:
             gi.require_version("GimpUi", "3.0")
             from gi.repository import GimpUi
 
@@ -147,12 +146,17 @@ class TextClean(Gimp.PlugIn):
             dialog.destroy()
             if not ok:
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
+        endpoint = config.get_property("endpoint") or tc.DEFAULT_ENDPOINT
+        settings = {p: config.get_property(p) for p in editor.DIALOG_PARAMS} if action.takes_params else {}
         try:
             layer = Layer(image, drawables[0])
-            endpoint = config.get_property("endpoint") or tc.DEFAULT_ENDPOINT
+            region = layer.selection()
+            # Everything that can be refused is refused before the daemon is asked or the image touched.
+            editor.check_region(kind, region)
+            editor.params(settings)
             client = tc.connect(endpoint, timeout=300)
-        except (core.PluginError, tc.TextcleanError) as exc:
-            return _error(procedure, run_mode, core.user_message(exc))
+        except (editor.PluginError, tc.TextcleanError) as exc:
+            return _error(procedure, run_mode, editor.user_message(exc, endpoint))
 
         Gimp.progress_init("textclean…")
 
@@ -162,24 +166,14 @@ class TextClean(Gimp.PlugIn):
 
         image.undo_group_start()
         try:
-            # Everything the daemon could refuse happens before the image is touched.
-            if name == core.PROCEDURES["inpaint"]:
-                region = layer.selection()
-                if region is None:
-                    raise core.PluginError("select the area to inpaint first")
-                result = client.inpaint(layer.pixels(), region, progress=progress)
-                layer.add_result(result, core.INPAINT_LAYER_NAME)
-            else:
-                params = core.params(config.get_property("threshold"), config.get_property("grow"))
-                region = layer.selection()
-                if name == core.PROCEDURES["select"]:
-                    mask = client.segment(layer.pixels(), region, params, progress=progress)
-                else:
-                    mask, result = client.remove_text(layer.pixels(), region, params, progress=progress)
-                    layer.add_result(result, core.RESULT_LAYER_NAME)
+            mask, result = editor.run(client, kind, layer.pixels(), region, settings, progress)
+            if result is not None:
+                editor.check_result(result, layer.width, layer.height, layer.layout, layer.depth)
+                layer.add_result(result, action.layer)
+            if mask is not None:
                 layer.select(mask)
-        except (core.PluginError, tc.TextcleanError) as exc:
-            return _error(procedure, run_mode, core.user_message(exc))
+        except (editor.PluginError, tc.TextcleanError) as exc:
+            return _error(procedure, run_mode, editor.user_message(exc, endpoint))
         finally:
             image.undo_group_end()
             client.close()

@@ -17,10 +17,10 @@ import time
 from typing import Callable
 
 from krita import Krita, Selection
-from PyQt5.QtCore import QEventLoop, QObject, QTimer, pyqtSignal
 
 from . import core
-from .client import tc
+from .client import editor, tc
+from .qt import QEventLoop, QObject, QTimer, exec_loop, pyqtSignal
 
 Progress = Callable[[float, str], None]
 
@@ -42,11 +42,14 @@ class Job:
         if self.document is None:
             raise core.PluginError("open an image first")
         self.node = node or self.document.activeNode()
-        if self.node is None or self.node.type() not in ("paintlayer", "grouplayer", "filelayer", "clonelayer",
-                                                         "filllayer", "vectorlayer"):
+        if self.node is None or self.node.type() not in core.LAYER_TYPES:
             raise core.PluginError("select a layer first")
+        if kind not in editor.ACTIONS:
+            raise core.PluginError(f"unknown action {kind!r}")
         self.kind = kind
         self.settings = {**core.DEFAULTS, **(settings or {})}
+        self.endpoint = str(self.settings["endpoint"])
+        editor.params(self.settings)  # a bad value is refused now, before anything is read or sent
         self.on_progress = on_progress
         self.client: tc.Client | None = None
         self.result = None
@@ -67,8 +70,7 @@ class Job:
         self.region = core.region_request(
             bytes(selection.pixelData(self.x, self.y, self.w, self.h)) if selection is not None else None,
             self.w, self.h)
-        if kind == "inpaint" and self.region is None:
-            raise core.PluginError("select the area to inpaint first")
+        editor.check_region(kind, self.region)
 
     def start(self, on_done: Callable[["Job"], None]) -> None:
         self._bridge.finished.connect(lambda: on_done(self))
@@ -81,15 +83,9 @@ class Job:
     def _run(self) -> None:
         t0 = time.perf_counter()
         try:
-            self.client = tc.connect(str(self.settings["endpoint"]), timeout=300)
-            params = core.params(self.settings)
-            report = self._bridge.progress.emit
-            if self.kind == "remove":
-                self.result = self.client.remove_text(self.image, self.region, params, progress=report)
-            elif self.kind == "select":
-                self.result = (self.client.segment(self.image, self.region, params, progress=report), None)
-            else:
-                self.result = (None, self.client.inpaint(self.image, self.region, {}, progress=report))
+            self.client = tc.connect(self.endpoint, timeout=300)
+            self.result = editor.run(self.client, self.kind, self.image, self.region, self.settings,
+                                     self._bridge.progress.emit)
         except BaseException as exc:  # reported on the GUI thread
             self.error = exc
         finally:
@@ -101,27 +97,33 @@ class Job:
     # ------------------------------------------------ GUI thread, afterwards
 
     def apply(self):
-        """Put the result into the document; returns the new node or selection."""
+        """Put the result into the document; returns the new node or selection.
+
+        Krita's scripting API has no way to group edits into one undo step, and
+        from Krita 5.3 on a new selection is an undo step of its own. The
+        selection is therefore set first and the layer added last, so that one
+        Ctrl+Z takes the new layer away (on 5.3 a second one restores the old
+        selection). Both results are checked before either is applied.
+        """
         if self.error is not None:
             raise self.error
         mask, image = self.result
+        data = editor.check_result(image, self.w, self.h, self.layout, self.depth) if image is not None else None
+        mask_data = editor.check_result(mask, self.w, self.h, "GRAY", "u8") if mask is not None else None
         out = None
-        if image is not None:
-            data = core.check_result(image, self.w, self.h, self.layout, self.depth)
-            name = core.RESULT_LAYER_NAME if self.kind == "remove" else core.INPAINT_LAYER_NAME
-            new = self.document.createNode(name, "paintlayer")
+        if mask_data is not None:
+            selection = Selection()
+            selection.setPixelData(mask_data, self.x, self.y, self.w, self.h)
+            self.document.setSelection(selection)
+            out = selection
+        if data is not None:
+            new = self.document.createNode(editor.ACTIONS[self.kind].layer, "paintlayer")
             if (new.colorModel(), new.colorDepth()) != (self.node.colorModel(), self.node.colorDepth()):
                 new.setColorSpace(self.node.colorModel(), self.node.colorDepth(), self.node.colorProfile())
             parent = self.node.parentNode() or self.document.rootNode()
             parent.addChildNode(new, self.node)
             new.setPixelData(data, self.x, self.y, self.w, self.h)
             out = new
-        if mask is not None:
-            selection = Selection()
-            selection.setPixelData(core.check_result(mask, self.w, self.h, "GRAY", "u8"), self.x, self.y, self.w,
-                                   self.h)
-            self.document.setSelection(selection)
-            out = selection if out is None else out
         self.document.refreshProjection()
         return out
 
@@ -130,7 +132,7 @@ def _run_blocking(kind: str, document, node, params: dict):
     job = Job(kind, document, node, params)
     loop = QEventLoop()
     job.start(lambda _job: QTimer.singleShot(0, loop.quit))
-    loop.exec_()
+    exec_loop(loop)
     return job.apply()
 
 

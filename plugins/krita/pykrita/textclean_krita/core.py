@@ -1,21 +1,22 @@
-"""The Krita plugin's logic that needs no Krita: formats, requests, masks, settings.
+"""The Krita plugin's own logic that needs no Krita: pixel formats, the selection, settings, the status line.
 
-Unit-tested outside Krita (tests/test_krita_core.py). Standard library only.
+What both plugins share (actions, parameters, checks, messages) is in
+``textclean_editor``; this holds only what is Krita's. Standard library
+only; tested outside Krita (tests/test_plugin_cores.py).
 """
 
 from __future__ import annotations
 
 from typing import Dict, Tuple
 
-try:  # installed: the client is vendored inside this package
-    from .textclean_client import DEFAULT_ENDPOINT, Image
-except ImportError:  # in the repository, for the tests
-    from textclean_client import DEFAULT_ENDPOINT, Image
+from .client import editor, tc
 
-RESULT_LAYER_NAME = "Text removed"
-INPAINT_LAYER_NAME = "Inpainted"
+PluginError = editor.PluginError
+RESULT_LAYER_NAME = editor.RESULT_LAYER_NAME
+INPAINT_LAYER_NAME = editor.INPAINT_LAYER_NAME
 SETTINGS_GROUP = "textclean"
-DEFAULTS = {"threshold": 0.0, "grow": 3, "endpoint": DEFAULT_ENDPOINT}
+DEFAULTS: Dict[str, object] = {**{name: editor.dialog_range(name)[2] for name in editor.DIALOG_PARAMS},
+                               "endpoint": tc.DEFAULT_ENDPOINT}
 
 # Krita hands integer RGBA pixels over as B, G, R, A (its native order) and
 # float RGBA as R, G, B, A.
@@ -24,10 +25,7 @@ _LAYOUTS = {("RGBA", "U8"): ("BGRA", "u8"), ("RGBA", "U16"): ("BGRA", "u16"),
             ("GRAYA", "U8"): ("GRAYA", "u8"), ("GRAYA", "U16"): ("GRAYA", "u16"),
             ("GRAYA", "F16"): ("GRAYA", "f16"), ("GRAYA", "F32"): ("GRAYA", "f32")}
 _MODEL_NAMES = {"CMYKA": "CMYK", "LABA": "Lab", "XYZA": "XYZ", "YCbCrA": "YCbCr"}
-
-
-class PluginError(Exception):
-    """A problem to show the user; the document has not been changed."""
+LAYER_TYPES = ("paintlayer", "grouplayer", "filelayer", "clonelayer", "filllayer", "vectorlayer")
 
 
 def wire_format(color_model: str, color_depth: str) -> Tuple[str, str]:
@@ -42,12 +40,12 @@ def wire_format(color_model: str, color_depth: str) -> Tuple[str, str]:
                       "Convert the image with Image > Convert Image Color Space first.")
 
 
-def image_request(data: bytes, width: int, height: int, color_model: str, color_depth: str) -> Image:
+def image_request(data: bytes, width: int, height: int, color_model: str, color_depth: str) -> tc.Image:
     layout, depth = wire_format(color_model, color_depth)
-    return Image(width, height, layout, depth, data)
+    return tc.Image(width, height, layout, depth, data)
 
 
-def region_request(selection: bytes | None, width: int, height: int) -> Image | None:
+def region_request(selection: bytes | None, width: int, height: int) -> tc.Image | None:
     """The selection over the node's bounds as a GRAY u8 region, None if there is no selection."""
     if selection is None:
         return None
@@ -55,23 +53,7 @@ def region_request(selection: bytes | None, width: int, height: int) -> Image | 
         raise PluginError("the selection data does not match the layer's size")
     if not any(selection):
         raise PluginError("the selection does not touch the active layer")
-    return Image(width, height, "GRAY", "u8", selection)
-
-
-def check_result(result: Image, width: int, height: int, layout: str, depth: str) -> bytes:
-    """The result's pixel bytes, after checking they fit where they go back."""
-    if (result.width, result.height, result.layout, result.depth) != (width, height, layout, depth):
-        raise PluginError(f"the daemon returned {result!r}, not {width}×{height} {layout} {depth}")
-    return bytes(result.data)
-
-
-def params(settings: Dict[str, object]) -> Dict[str, object]:
-    """Protocol parameters from the docker's settings; threshold 0 means the model's own."""
-    out: Dict[str, object] = {"grow": int(settings.get("grow", DEFAULTS["grow"]))}
-    threshold = float(settings.get("threshold", 0.0) or 0.0)
-    if 0.0 < threshold < 1.0:
-        out["threshold"] = threshold
-    return out
+    return tc.Image(width, height, "GRAY", "u8", selection)
 
 
 def parse_setting(key: str, raw: str) -> object:

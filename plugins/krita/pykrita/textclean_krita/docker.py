@@ -5,24 +5,25 @@ from __future__ import annotations
 import threading
 
 from krita import DockWidget, Krita
-from PyQt5.QtCore import QObject, pyqtSignal
-from PyQt5.QtGui import QIcon
-from PyQt5.QtWidgets import (
+
+from . import core
+from .actions import Job
+from .client import editor, tc
+from .qt import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
+    QIcon,
     QLabel,
     QLineEdit,
+    QObject,
     QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
+    pyqtSignal,
 )
-
-from . import core
-from .actions import Job
-from .client import tc
 
 DOCKER_ID = "textclean_docker"
 
@@ -48,7 +49,7 @@ def notify(message: str) -> None:
 
 
 class _Status(QObject):
-    checked = pyqtSignal(object, str)
+    checked = pyqtSignal(object, str, str)  # status reply or None, error, the endpoint asked
 
 
 class TextcleanDocker(DockWidget):
@@ -62,8 +63,9 @@ class TextcleanDocker(DockWidget):
         layout = QVBoxLayout(root)
         buttons = QHBoxLayout()
         self.buttons = {}
-        for kind, label in (("remove", "Remove Text"), ("select", "Select Text"), ("inpaint", "Inpaint Selection")):
-            b = QPushButton(label, root)
+        for kind, action in editor.ACTIONS.items():
+            b = QPushButton(action.label, root)
+            b.setToolTip(action.summary)
             b.clicked.connect(lambda _=False, k=kind: self.run(k))
             buttons.addWidget(b)
             self.buttons[kind] = b
@@ -71,12 +73,14 @@ class TextcleanDocker(DockWidget):
         form = QFormLayout()
         settings = read_settings()
         self.threshold = QDoubleSpinBox(root)
-        self.threshold.setRange(0.0, 0.99)
+        lo, hi, _ = editor.dialog_range("threshold")
+        self.threshold.setRange(lo, hi)
         self.threshold.setSingleStep(0.05)
         self.threshold.setSpecialValueText("model default")
         self.threshold.setValue(float(settings["threshold"]))
         self.grow = QSpinBox(root)
-        self.grow.setRange(0, 64)
+        lo, hi, _ = editor.dialog_range("grow")
+        self.grow.setRange(int(lo), int(hi))
         self.grow.setSuffix(" px")
         self.grow.setValue(int(settings["grow"]))
         self.endpoint = QLineEdit(str(settings["endpoint"]), root)
@@ -123,14 +127,15 @@ class TextcleanDocker(DockWidget):
         def probe() -> None:
             try:
                 with tc.connect(endpoint, timeout=3) as client:
-                    self._status_bridge.checked.emit(client.status(), "")
+                    self._status_bridge.checked.emit(client.status(), "", endpoint)
             except tc.TextcleanError as exc:
-                self._status_bridge.checked.emit(None, str(exc).splitlines()[0] + " Start it with: "
-                                                 "textclean-daemon start")
+                self._status_bridge.checked.emit(None, editor.user_message(exc, endpoint), endpoint)
 
         threading.Thread(target=probe, daemon=True).start()
 
-    def _on_checked(self, info, error: str) -> None:
+    def _on_checked(self, info, error: str, endpoint: str) -> None:
+        if endpoint != self.settings()["endpoint"]:
+            return  # an answer about an endpoint the user has since changed: it would mislead
         self.info = info
         self.status.setText(core.status_line(info, error or None, self.last_run))
 
@@ -140,7 +145,7 @@ class TextcleanDocker(DockWidget):
         try:
             self.job = Job(kind, settings=self.settings(), on_progress=self._on_progress)
         except core.PluginError as exc:
-            self._show_error(str(exc))
+            self._show_error(editor.user_message(exc))
             return
         for b in self.buttons.values():
             b.setEnabled(False)
@@ -168,14 +173,12 @@ class TextcleanDocker(DockWidget):
             self.progress.setValue(0)
             return
         except (core.PluginError, tc.TextcleanError) as exc:
-            self._show_error(str(exc))
+            self._show_error(editor.user_message(exc, job.endpoint))
             return
         self.last_run = job.seconds
         self.progress.setValue(1000)
         self.status.setText(core.status_line(self.info or {"device": "?"}, None, self.last_run))
 
     def _show_error(self, message: str) -> None:
-        if isinstance(message, str) and "textclean-daemon start" not in message and "not running" in message:
-            message += " Start it with: textclean-daemon start"
         self.status.setText(message)
-        notify(f"textclean: {message}")
+        notify(message)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from krita import Extension
 
 from . import core
+from .client import editor
 from .docker import notify, read_settings
 
-ACTIONS = (("textclean_remove_text", "Remove Text", "remove"),
-           ("textclean_select_text", "Select Text", "select"),
-           ("textclean_inpaint_selection", "Inpaint Selection", "inpaint"))
+ACTION_IDS = {"remove": "textclean_remove_text", "select": "textclean_select_text",
+              "inpaint": "textclean_inpaint_selection"}
 
 
 class TextcleanExtension(Extension):
@@ -21,8 +21,8 @@ class TextcleanExtension(Extension):
         pass
 
     def createActions(self, window) -> None:
-        for action_id, text, kind in ACTIONS:
-            action = window.createAction(action_id, f"textclean: {text}", "tools/scripts")
+        for kind, spec in editor.ACTIONS.items():
+            action = window.createAction(ACTION_IDS[kind], f"textclean: {spec.label}", "tools/scripts")
             action.triggered.connect(lambda _=False, k=kind: self.trigger(k))
 
     def trigger(self, kind: str) -> None:
@@ -31,7 +31,7 @@ class TextcleanExtension(Extension):
         try:
             job = Job(kind, settings=read_settings())
         except core.PluginError as exc:
-            notify(f"textclean: {exc}")
+            notify(editor.user_message(exc))
             return
         self._jobs.append(job)
         job.start(self._done)
@@ -41,4 +41,4 @@ class TextcleanExtension(Extension):
         try:
             job.apply()
         except Exception as exc:  # shown, never raised into Krita's event loop
-            notify(f"textclean: {exc}")
+            notify(editor.user_message(exc, job.endpoint))
