@@ -100,11 +100,12 @@ def test_styled_lettering_keeps_label_and_page_consistent():
 def test_mixed_crops_draws_each_folder_in_its_share(crops, tmp_path):
     from textclean_train.dataset import MixedCrops
 
-    mixed = MixedCrops([crops, f"{crops}:1"], size=64, augment=False)
-    ds = MixedCrops([f"{crops}:3", f"{crops}:1"], size=64, augment=False)
+    ds = MixedCrops([crops, f"{crops}:0.25"], size=64, augment=False)
     picks = [int(np.searchsorted(ds.cum, np.random.default_rng(i).random(), side="right")) for i in range(2000)]
-    assert 0.7 < picks.count(0) / len(picks) < 0.8
-    assert mixed[0]["raw"].shape == (3, 64, 64)
+    assert 0.7 < picks.count(0) / len(picks) < 0.8  # the unshared folder gets what the 0.25 leaves
+    assert ds[0]["raw"].shape == (3, 64, 64)
+    with pytest.raises(ValueError):
+        MixedCrops([f"{crops}:0.7", f"{crops}:0.6"], size=64)
 
 
 def test_mining_keeps_crops_of_false_positives(tmp_path):

@@ -11,7 +11,7 @@ rerun with the same ``--work`` resumes):
    left, with the learning rate annealed over that time;
 3. mines hard negatives: runs stage 1's model over text-free pages and keeps crops of what it marks;
 4. stage 2: trains on to the end of the budget with those crops oversampled (``--negative-weight`` of each
-   batch);
+   batch) and pages of dense body text mixed in (``--dense-weight``);
 5. prints the validation figures of the result and the command that exports it.
 
 Every stage's command, steps and wall time are in its checkpoint, which ``export`` copies to the model card.
@@ -41,11 +41,14 @@ def _py(module: str, *args: str) -> list[str]:
 
 
 def make_data(work: str, pages: int, workers: int) -> dict[str, str]:
-    data = {name: os.path.join(work, "data", name) for name in ("train", "val", "val_heldout")}
+    data = {name: os.path.join(work, "data", name) for name in ("train", "val", "val_heldout", "dense")}
     jobs = {
         "val": ["--pages", "150", "--seed", "1000000", "--crops-per-page", "2"],
         "val_heldout": ["--pages", "150", "--seed", "2000000", "--split", "heldout", "--crops-per-page", "2"],
         "train": ["--pages", str(pages), "--seed", "0"],
+        # Pages with columns of body text, which stage 2 mixes in (old comics set captions and prose this way).
+        "dense": ["--pages", str(max(100, pages // 8)), "--seed", "4000000", "--crops-per-page", "3",
+                  "--negative-share", "0", "--dense-share", "1.0"],
     }
     for name, args in jobs.items():
         if not os.path.exists(os.path.join(data[name], "meta.json")):
@@ -78,8 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pages", type=int, default=1800, help="synthetic training pages")
     ap.add_argument("--init-from", default=None, help="weights to start from (default: the shipped segmenter)")
     ap.add_argument("--stage1-share", type=float, default=0.6)
-    ap.add_argument("--mine-pages", type=int, default=300)
-    ap.add_argument("--negative-weight", type=float, default=0.25, help="share of stage-2 batches from mining")
+    ap.add_argument("--mine-pages", type=int, default=70,
+                    help="text-free pages to mine (about 4 s a page on one busy CPU core; use more on a GPU)")
+    ap.add_argument("--negative-weight", type=float, default=0.2, help="share of stage-2 batches from mining")
+    ap.add_argument("--dense-weight", type=float, default=0.15, help="share of stage-2 batches of dense text")
     ap.add_argument("--lr", type=float, default=0.02)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
@@ -105,8 +110,9 @@ def main(argv: list[str] | None = None) -> None:
                          init, a.device, threads, a.lr, a.batch)
     negatives = os.path.join(a.work, "data", "negatives1")
     if not os.path.exists(os.path.join(negatives, "meta.json")):
-        print(json.dumps(mine(stage1, negatives, a.mine_pages, workers=a.workers)), flush=True)
-    stage2 = train_stage(os.path.join(a.work, "stage2"), [data["train"], f"{negatives}:{a.negative_weight}"], data,
+        print(json.dumps(mine(stage1, negatives, a.mine_pages, workers=1)), flush=True)
+    stage2_data = [data["train"], f"{data['dense']}:{a.dense_weight}", f"{negatives}:{a.negative_weight}"]
+    stage2 = train_stage(os.path.join(a.work, "stage2"), stage2_data, data,
                          left() - 2.0, stage1, a.device, threads, a.lr * 0.5, a.batch)
     _run(_py("evaluate", "--val", data["val"], "--val-heldout", data["val_heldout"], "--segmenter", stage2,
              "--only", "segmenter"))

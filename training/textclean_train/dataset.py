@@ -52,16 +52,20 @@ def crops_from(sample: Sample, rng: np.random.Generator, n: int, size: int = CRO
     return out
 
 
-def _make_page_crops(args: tuple[int, str, str, int, bool]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    seed, kind, split, n, text = args
-    return crops_from(make_sample(seed, kind, split, text=text), np.random.default_rng(seed + 7_000_000), n)
+def _make_page_crops(args: tuple[int, str, str, int, bool, bool]
+                     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    seed, kind, split, n, text, dense = args
+    sample = make_sample(seed, kind, split, text=text, dense=dense)
+    return crops_from(sample, np.random.default_rng(seed + 7_000_000), n)
 
 
 def write_synthetic(out_dir: str, pages: int, seed: int, split: str = "train", crops_per_page: int = 4,
-                    colour_share: float = 0.3, workers: int = 2, negative_share: float = 0.1) -> None:
+                    colour_share: float = 0.3, workers: int = 2, negative_share: float = 0.1,
+                    dense_share: float = 0.1) -> None:
     """Generate ``pages`` pages (seeds ``seed..seed+pages-1``) and store their crops.
 
     ``negative_share`` of the pages carry no text at all: art the segmenter must learn to leave alone.
+    ``dense_share`` of the pages add columns of body text.
     """
     from .fonts import index_fonts
 
@@ -76,8 +80,10 @@ def write_synthetic(out_dir: str, pages: int, seed: int, split: str = "train", c
     # Every k-th page is colour, so the share is exact and independent of the seed.
     every = max(1, round(1 / colour_share)) if colour_share > 0 else 0
     neg_every = max(1, round(1 / negative_share)) if negative_share > 0 else 0
+    dense_every = max(1, round(1 / dense_share)) if dense_share > 0 else 0
     jobs = [(seed + i, "colour" if every and i % every == every - 1 else "manga", split, crops_per_page,
-             not (neg_every and i % neg_every == neg_every // 2)) for i in range(pages)]
+             not (neg_every and i % neg_every == neg_every // 2), bool(dense_every and i % dense_every == 0))
+            for i in range(pages)]
     t0, i = time.time(), 0
     ctx = mp.get_context("fork")
     with ctx.Pool(workers) as pool:
@@ -92,7 +98,7 @@ def write_synthetic(out_dir: str, pages: int, seed: int, split: str = "train", c
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
         json.dump({"source": "synthetic", "pages": pages, "seed": seed, "split": split,
                    "crops_per_page": crops_per_page, "colour_share": colour_share, "crop": CROP,
-                   "negative_share": negative_share}, f)
+                   "negative_share": negative_share, "dense_share": dense_share}, f)
 
 
 class CropDataset(Dataset):
@@ -145,18 +151,23 @@ class CropDataset(Dataset):
 class MixedCrops(Dataset):
     """Several crop folders drawn from in fixed proportions, such as synthetic pages and mined hard negatives.
 
-    ``sources`` are ``"DIR"`` or ``"DIR:WEIGHT"``; weights default to each folder's size, so a small folder of
-    hard negatives can be oversampled by giving it a weight (the share of each batch it should be).
+    ``sources`` are ``"DIR"`` or ``"DIR:SHARE"``. A folder with a share fills that share of every batch
+    (a small folder of hard negatives is oversampled this way); folders without one split what is left
+    in proportion to their sizes.
     """
 
     def __init__(self, sources: list[str], **kwargs) -> None:
         self.parts: list[CropDataset] = []
-        weights: list[float] = []
+        shares: list[float | None] = []
         for src in sources:
-            root, _, w = src.partition(":")
-            part = CropDataset(root, **kwargs)
-            self.parts.append(part)
-            weights.append(float(w) if w else float(len(part)))
+            root, _, share = src.partition(":")
+            self.parts.append(CropDataset(root, **kwargs))
+            shares.append(float(share) if share else None)
+        fixed = sum(x for x in shares if x is not None)
+        if fixed > 1 or (fixed == 1 and None in shares):
+            raise ValueError(f"the given shares add up to {fixed:g}; they must leave room for the other folders")
+        free = sum(len(p) for p, x in zip(self.parts, shares) if x is None)
+        weights = [x if x is not None else (1 - fixed) * len(p) / free for p, x in zip(self.parts, shares)]
         self.cum = np.cumsum(np.asarray(weights) / sum(weights))
         self.length = sum(len(p) for p in self.parts)
 
@@ -182,6 +193,7 @@ def main() -> None:
     s.add_argument("--colour-share", type=float, default=0.3)
     s.add_argument("--workers", type=int, default=2)
     s.add_argument("--negative-share", type=float, default=0.1, help="share of pages with no text at all")
+    s.add_argument("--dense-share", type=float, default=0.1, help="share of pages with columns of body text")
     p = sub.add_parser("pairs", help="a folder of raw/clean pairs")
     p.add_argument("pairs_dir")
     p.add_argument("out")
@@ -191,7 +203,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.cmd == "synth":
         write_synthetic(a.out, a.pages, a.seed, a.split, a.crops_per_page, a.colour_share, a.workers,
-                        a.negative_share)
+                        a.negative_share, a.dense_share)
     else:
         from .pairs import write_pairs
         write_pairs(a.pairs_dir, a.out, a.crops_per_page, a.threshold, a.dilate)
