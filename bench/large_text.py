@@ -55,12 +55,14 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=12, help="pages per size band")
     ap.add_argument("--segmenter", default=None, help="weight file or training checkpoint (default: shipped)")
+    ap.add_argument("--coarse", type=int, default=None, help="the pipeline's coarse pass factor (0: off)")
     args = ap.parse_args(argv)
     from realpages import _runner_for
-    from textclean.pipeline import Pipeline
+    from textclean.pipeline import Pipeline, PipelineConfig
     from textclean_train.metrics import tolerant_scores
 
-    pipeline = Pipeline(_runner_for(args.segmenter, None))
+    config = PipelineConfig() if args.coarse is None else PipelineConfig(coarse_factor=args.coarse)
+    pipeline = Pipeline(_runner_for(args.segmenter, None), config)
     print("| lettering size | pages | recall (3 px) | precision (3 px) |")
     print("| --- | --- | --- | --- |")
     t0 = time.perf_counter()
