@@ -335,3 +335,15 @@ def test_cli_install_plugin(tmp_path, capsys):
 
     assert main(["install-plugin", "gimp", "--dest", str(tmp_path / "p"), "--zip-dir", str(tmp_path)]) == 0
     assert "textclean-gimp-plugin.zip" in capsys.readouterr().out
+
+
+def test_install_plugin_leaves_no_zip_in_the_working_folder(tmp_path, capsys, monkeypatch):
+    from textclean.cli import main
+
+    work = tmp_path / "here"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["install-plugin", "gimp", "--dest", str(tmp_path / "p")]) == 0
+    assert list(work.iterdir()) == []
+    assert "Zip" not in capsys.readouterr().out
+    assert (tmp_path / "p" / "textclean" / "textclean.py").exists()

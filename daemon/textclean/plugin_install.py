@@ -1,8 +1,9 @@
 """``textclean install-plugin gimp|krita``: copy an editor plugin and its client into place.
 
-Each install also writes a zip for installing by hand: GIMP users unpack it
-into their plug-ins folder; Krita users pick it in *Tools > Scripts >
-Import Python Plugin from File*.
+With ``--zip-dir`` it also writes a zip for installing by hand: GIMP users
+unpack it into their plug-ins folder; Krita users pick it in *Tools >
+Scripts > Import Python Plugin from File*. Without it no zip is written, so
+nothing is left in the folder the command runs from.
 """
 
 from __future__ import annotations
@@ -193,17 +194,18 @@ def _replace_file(path: Path, data: bytes) -> None:
 @dataclass
 class Installed:
     path: Path
-    zip_path: Path
+    zip_path: Path | None
     notes: list[str] = field(default_factory=list)
 
 
-def install(editor: str, dest: Path | None, zip_dir: Path, kritarc: Path | None = None,
+def install(editor: str, dest: Path | None, zip_dir: Path | None, kritarc: Path | None = None,
             enable: bool = True) -> Installed:
+    """Install the plugin; ``zip_dir``: also write a zip for installing by hand there (None: no zip)."""
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
         if editor == "gimp":
             stage_gimp(staging)
-            zip_path = write_zip(staging, zip_dir / "textclean-gimp-plugin.zip")
+            zip_path = write_zip(staging, zip_dir / "textclean-gimp-plugin.zip") if zip_dir else None
             targets = [dest] if dest else default_gimp_dirs()
             for folder in targets:
                 installed = folder / "textclean"
@@ -215,7 +217,7 @@ def install(editor: str, dest: Path | None, zip_dir: Path, kritarc: Path | None 
             return Installed(targets[-1] / "textclean", zip_path, notes)
         dest = dest or default_krita_dir()
         stage_krita(staging)
-        zip_path = write_zip(staging, zip_dir / "textclean-krita-plugin.zip")
+        zip_path = write_zip(staging, zip_dir / "textclean-krita-plugin.zip") if zip_dir else None
         pykrita = dest / "pykrita"
         pykrita.mkdir(parents=True, exist_ok=True)
         if (pykrita / "textclean_krita").exists():
@@ -237,7 +239,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="GIMP: the plug-ins folder (holds one folder per plug-in; default: that of every GIMP 3.x "
                         "you have run); "
                         "Krita: the resource folder (holds pykrita/)")
-    p.add_argument("--zip-dir", type=Path, default=Path.cwd(), help="where to write the zip (default: here)")
+    p.add_argument("--zip-dir", type=Path, default=None,
+                   help="also write a zip for installing by hand into this folder (default: no zip, so nothing "
+                        "is left in the folder you run this from)")
     p.add_argument("--kritarc", type=Path, default=None,
                    help="Krita: the kritarc to enable the plugin in (default: Krita's own)")
     p.add_argument("--no-enable", dest="enable", action="store_false",
@@ -251,7 +255,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"textclean: error: cannot install the {args.editor} plugin: {exc}", file=sys.stderr)
         return 1
     name = "GIMP" if args.editor == "gimp" else "Krita"
-    print(f"Installed the {name} plugin in {result.path}\nZip for manual install: {result.zip_path}")
+    print(f"Installed the {name} plugin in {result.path}")
+    if result.zip_path:
+        print(f"Zip for manual install: {result.zip_path}")
     for note in result.notes:
         print(note)
     print("Restart " + name + ("; the menu entry is Filters > Remove Text..." if name == "GIMP"
