@@ -117,11 +117,12 @@ def test_ddp_two_cpu_ranks_end_with_identical_weights(crops, tmp_path, kind):
 
 
 def train_segmenter_init(kind, extra):
-    from textclean.models import GatedUNet, InpainterConfig, SegmenterConfig, TextSegmenter
+    """The initial weights the trainers build from their preset and these overrides (seed 0)."""
+    from textclean.models import build
     torch.manual_seed(0)
     if kind == "segmenter":
-        return TextSegmenter(SegmenterConfig(width_mult=0.5, aspp_channels=16, decoder_channels=16)).state_dict()
-    return GatedUNet(InpainterConfig(base_channels=8)).state_dict()
+        return build("segmenter", "shipped", width_mult=0.5, aspp_channels=16, decoder_channels=16).state_dict()
+    return build("inpainter", "shipped", base_channels=8).state_dict()
 
 
 def _text_crop(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
