@@ -11,23 +11,22 @@ import argparse
 import time
 
 import torch
-from textclean.models import GatedUNet, InpainterConfig, SegmenterConfig, TextSegmenter
+from textclean.models import build, config_of
 from torch import nn
 
+# Variants are the shipped presets with one thing changed, so the shipped rows are the presets themselves.
 SEGMENTER_VARIANTS = {
-    "dense-256 (paper)": SegmenterConfig(aspp_channels=256, decoder_channels=256, separable=False),
-    "sep-256": SegmenterConfig(aspp_channels=256, decoder_channels=256, separable=True),
-    "sep-128/96": SegmenterConfig(aspp_channels=128, decoder_channels=96, separable=True),
-    "sep-128/64 w0.75": SegmenterConfig(width_mult=0.75, aspp_channels=128, decoder_channels=64),
-    "sep-96/64 w0.5": SegmenterConfig(width_mult=0.5, aspp_channels=96, decoder_channels=64),
-    "sep-96/64 w0.5 +refine8": SegmenterConfig(width_mult=0.5, aspp_channels=96, decoder_channels=64,
-                                               refine_channels=8),
-    "sep-96/64 w0.5 +refine16": SegmenterConfig(width_mult=0.5, aspp_channels=96, decoder_channels=64,
-                                                refine_channels=16),
+    "dense-256 (paper)": config_of("segmenter", "deeplabv3plus"),
+    "sep-256": config_of("segmenter", "deeplabv3plus", separable=True),
+    "sep-128/96": config_of("segmenter", "deeplabv3plus", separable=True, aspp_channels=128, decoder_channels=96),
+    "sep-128/64 w0.75": config_of("segmenter", "shipped-no-head", width_mult=0.75, aspp_channels=128),
+    "sep-96/64 w0.5": config_of("segmenter", "shipped-no-head"),
+    "sep-96/64 w0.5 +refine8 (shipped)": config_of("segmenter", "shipped"),
+    "sep-96/64 w0.5 +refine16": config_of("segmenter", "shipped", refine_channels=16),
 }
 INPAINTER_VARIANTS = {
-    "gated-unet c16": InpainterConfig(base_channels=16),
-    "gated-unet c24": InpainterConfig(base_channels=24),
+    "gated-unet c16 (shipped)": config_of("inpainter", "shipped"),
+    "gated-unet c24": config_of("inpainter", "shipped", base_channels=24),
 }
 
 
@@ -67,17 +66,17 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     s = args.size
-    print(f"{'variant':28s} {'params':>9s} {'GFLOPs':>8s} {'ms@' + str(s):>9s}")
+    print(f"{'variant':44s} {'params':>9s} {'GFLOPs':>8s} {'ms@' + str(s):>9s}")
     for name, cfg in SEGMENTER_VARIANTS.items():
-        m = TextSegmenter(cfg).eval()
+        m = build("segmenter", cfg).eval()
         x = torch.rand(1, 3, s, s)
         params = sum(p.numel() for p in m.parameters())
-        print(f"segmenter {name:18s} {params:9,d} {count_flops(m, x) / 1e9:8.2f} {time_ms(m, x):9.1f}")
+        print(f"segmenter {name:34s} {params:9,d} {count_flops(m, x) / 1e9:8.2f} {time_ms(m, x):9.1f}")
     for name, cfg in INPAINTER_VARIANTS.items():
-        m = GatedUNet(cfg).eval()
-        x, mask = torch.rand(1, 3, s, s), torch.zeros(1, 1, s, s)
+        m = build("inpainter", cfg).eval()
+        inputs = [torch.rand(1, 3, s, s), torch.zeros(1, 1, s, s)] + ([torch.rand(1, 3, s, s)] if cfg.guided else [])
         params = sum(p.numel() for p in m.parameters())
-        print(f"inpainter {name:18s} {params:9,d} {count_flops(m, x, mask) / 1e9:8.2f} {time_ms(m, x, mask):9.1f}")
+        print(f"inpainter {name:34s} {params:9,d} {count_flops(m, *inputs) / 1e9:8.2f} {time_ms(m, *inputs):9.1f}")
 
 
 if __name__ == "__main__":

@@ -408,6 +408,9 @@ def main() -> None:
         plot(r, figs / "quality_vs_time.png")
         strip(r, figs / "examples.png")
         (figs / "results.json").write_text(json.dumps({k: v for k, v in r.items() if k != "examples"}, indent=1))
+        # bench/inpainting.py owns a marked section of the same report: keep it.
+        old = args.report.read_text() if args.report.exists() else ""
+        keep = old[old.index("<!-- inpainting:start -->"):] if "<!-- inpainting:start -->" in old else ""
         args.report.write_text(
             "# Benchmarks\n\nRegenerate with `python bench/run.py --report docs/BENCHMARKS.md` "
             "(the quick version: `python bench/run.py --quick`).\n\n"
@@ -418,7 +421,8 @@ def main() -> None:
             "32/255 from the clean page; PSNR against the clean page inside the text zone (true mask grown by "
             "12 px) and over the page; collateral = share of pixels outside the text zone that changed.\n\n"
             + text + "\n\n![quality against time](bench/quality_vs_time.png)\n\n"
-            "Example crops (raw, each method, clean):\n\n![examples](bench/examples.png)\n")
+            "Example crops (raw, each method, clean):\n\n![examples](bench/examples.png)\n"
+            + ("\n" + keep if keep else ""))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 import torch
 from textclean.models import GatedUNet, InpainterConfig, SegmenterConfig, TextSegmenter
-from textclean.models.inpainter import compose
 
 
 @pytest.mark.parametrize("h,w", [(64, 64), (65, 97), (123, 77), (33, 200)])
@@ -50,14 +49,6 @@ def test_inpainter_cannot_see_hole_pixels():
         assert torch.allclose(model(img, mask), model(other, mask))
 
 
-def test_compose_keeps_known_pixels():
-    img, pred = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
-    mask = (torch.rand(1, 1, 16, 16) > 0.5).float()
-    out = compose(img, mask, pred)
-    keep = mask.expand_as(img) == 0
-    assert torch.equal(out[keep], img[keep])
-
-
 @pytest.mark.parametrize("h,w", [(37, 53), (100, 9)])
 def test_runner_inpaint_pads_odd_sizes(runner, h, w):
     img = np.random.default_rng(0).random((h, w, 3), dtype=np.float32)
@@ -84,9 +75,25 @@ def test_guided_inpainter_starts_as_its_coarse_fill_and_ignores_the_hole():
 
 
 def test_coarse_fill_only_changes_the_hole():
-    from textclean.models.inpainter import coarse_fill
+    from textclean.structure import coarse_fill
+
     img = np.random.default_rng(0).random((30, 40, 3), dtype=np.float32)
     hole = np.zeros((30, 40), bool)
     hole[10:20, 10:20] = True
     out = coarse_fill(img, hole)
     assert np.abs(out[~hole] - img[~hole]).max() <= 1 / 255 + 1e-6
+
+
+def test_presets_define_the_shipped_networks_once():
+    from textclean import weights
+    from textclean.models import PRESETS, build, config_of
+
+    shipped = weights.load("inpainter")
+    assert config_of("inpainter", shipped.config) == PRESETS["inpainter"]["shipped"]
+    assert config_of("segmenter", weights.load("segmenter").config) == PRESETS["segmenter"]["shipped"]
+    net = build("inpainter", "shipped", base_channels=8)
+    assert net.config.guided and net.config.base_channels == 8
+    with pytest.raises(ValueError, match="preset"):
+        build("inpainter", "nope")
+    with pytest.raises(ValueError, match="kind"):
+        build("detector")

@@ -189,8 +189,66 @@ def test_ddp_two_cpu_ranks_end_with_identical_weights(crops, tmp_path, kind):
 
 
 def train_segmenter_init(kind, extra):
-    from textclean.models import GatedUNet, InpainterConfig, SegmenterConfig, TextSegmenter
+    """The initial weights the trainers build from their preset and these overrides (seed 0)."""
+    from textclean.models import build
     torch.manual_seed(0)
     if kind == "segmenter":
-        return TextSegmenter(SegmenterConfig(width_mult=0.5, aspp_channels=16, decoder_channels=16)).state_dict()
-    return GatedUNet(InpainterConfig(base_channels=8)).state_dict()
+        return build("segmenter", "shipped", width_mult=0.5, aspp_channels=16, decoder_channels=16).state_dict()
+    return build("inpainter", "shipped", base_channels=8).state_dict()
+
+
+def _text_crop(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """A crop of a generated manga page and its text hole (the label grown by 2 px, as validation does)."""
+    from textclean_train.train_inpainter import text_holes
+
+    s = make_sample(3, "manga")
+    lab = (s.label == 1).astype(np.uint8)
+    ys, xs = np.nonzero(lab)
+    i = len(ys) // 2  # centred on a text pixel
+    y0 = int(np.clip(ys[i] - h // 2, 0, lab.shape[0] - h))
+    x0 = int(np.clip(xs[i] - w // 2, 0, lab.shape[1] - w))
+    raw = s.raw[y0:y0 + h, x0:x0 + w]
+    hole = text_holes(lab[y0:y0 + h, x0:x0 + w], np.random.default_rng(0), grow=2)
+    assert hole.sum() > 50
+    return raw, hole
+
+
+def test_validation_inpaints_exactly_as_the_daemon_ships():
+    """Training's validation pipeline and the daemon's give the same pixels on the same crop (odd size: padded)."""
+    from textclean import weights
+    from textclean.backend import ModelRunner
+    from textclean.models import build
+    from textclean.pipeline import Pipeline
+    from textclean_train.train_inpainter import init_from, shipped_pipeline
+
+    raw, hole = _text_crop(117, 150)
+    model = build("inpainter", weights.load("inpainter").config)
+    init_from(model, str(weights.weights_path("inpainter")))
+    validation = shipped_pipeline(model).inpaint(raw, hole * 255)
+    daemon = Pipeline(ModelRunner("cpu", backend="torch")).inpaint(raw, hole * 255)
+    assert np.array_equal(validation, daemon)
+    assert not np.array_equal(validation, raw)
+    onnx = Pipeline(ModelRunner("cpu", backend="onnx")).inpaint(raw, hole * 255)
+    assert np.abs(onnx.astype(int) - daemon.astype(int)).max() <= 1
+
+
+def test_training_batches_feed_the_network_what_inference_feeds_it():
+    """The network's output on a training batch equals the shipped path's on the pixels the network paints."""
+    from textclean import weights
+    from textclean.backend import TorchInpainter
+    from textclean.models import build
+    from textclean.structure import prepare
+    from textclean_train.train_inpainter import init_from, prepared_batch
+
+    raw, hole = _text_crop(96, 128)  # multiples of 8: no padding at inference either
+    model = build("inpainter", weights.load("inpainter").config).eval()
+    init_from(model, str(weights.weights_path("inpainter")))
+    x = torch.from_numpy(raw.astype(np.float32) / 255).permute(2, 0, 1)[None]
+    image, left, guide = prepared_batch(x, torch.from_numpy(hole.astype(np.float32))[None, None])
+    with torch.no_grad():
+        trained_on = model(image, left, guide)[0].permute(1, 2, 0).numpy()
+    shipped = TorchInpainter(model).inpaint(raw.astype(np.float32) / 255, hole > 0)
+    p = prepare(raw.astype(np.float32) / 255, hole > 0)
+    painted = p.hole & ~p.settled
+    assert painted.sum() > 20
+    assert np.abs(trained_on[painted] - shipped[painted]).max() < 1e-5

@@ -2,10 +2,11 @@
 
 This is the only module that touches tensors at inference time. CUDA runs
 PyTorch in fp16. The CPU runs ONNX Runtime when the ``.onnx`` copies made by
-the training export are present and match the ``.pt`` weights (1.8× faster
-for the segmenter and 1.4× for the inpainter than eager PyTorch on this
-project's 2-core CPU, see bench/models.py), else PyTorch in fp32 with
-channels-last memory, the faster eager layout for these networks.
+the training export are present and match the ``.pt`` weights (faster than
+eager PyTorch there; ``bench/models.py`` measures it, the model card has the
+figures), else PyTorch in fp32 with channels-last memory, the faster eager
+layout for these networks. The preprocessing around each forward pass lives
+in ``networks``, shared by every implementation here and by training.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import numpy as np
 import torch
 
 from . import weights as weights_mod
-from .models import GatedUNet, InpainterConfig, SegmenterConfig, TextSegmenter
-from .models.inpainter import coarse_fill
+from .models import GatedUNet, build
+from .networks import InpaintNetwork, SegmentNetwork
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-class _OrtNetwork:
+class _OrtSession:
     """An ONNX Runtime session that takes and returns numpy arrays."""
 
     def __init__(self, path: Path, threads: int) -> None:
@@ -58,16 +59,90 @@ class _OrtNetwork:
         return self.session.run(None, feed)[0]
 
 
+class _TorchForward:
+    """Runs a module on numpy arrays: fp16 on CUDA, fp32 channels-last on the CPU, one caller at a time."""
+
+    def __init__(self, model: torch.nn.Module, device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
+        self.half = self.device.type == "cuda"
+        self.model = model
+        self._lock = threading.Lock()
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
+        t = t.half() if self.half else t.float()
+        return t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t
+
+    @torch.inference_mode()
+    def __call__(self, *arrays: np.ndarray | None) -> np.ndarray:
+        tensors = [None if a is None else self._tensor(a) for a in arrays]
+        with self._lock:
+            was_training = self.model.training
+            self.model.eval()
+            try:
+                out = self.model(*tensors)
+            finally:
+                self.model.train(was_training)
+        return out.float().cpu().numpy()
+
+
+class TorchSegmenter(SegmentNetwork):
+    """A ``TextSegmenter`` as a ``SegmentNetwork``."""
+
+    def __init__(self, model: torch.nn.Module, device: torch.device | str = "cpu") -> None:
+        self.model = model
+        self._run = _TorchForward(model, device)
+
+    def forward(self, image: np.ndarray) -> np.ndarray:
+        return self._run(image)
+
+
+class TorchInpainter(InpaintNetwork):
+    """A ``GatedUNet`` as an ``InpaintNetwork``: what the daemon and training's validation both run."""
+
+    multiple = GatedUNet.multiple
+
+    def __init__(self, model: torch.nn.Module, device: torch.device | str = "cpu") -> None:
+        self.model = model
+        self.guided = bool(model.config.guided)
+        self._run = _TorchForward(model, device)
+
+    def forward(self, image: np.ndarray, mask: np.ndarray, guide: np.ndarray | None) -> np.ndarray:
+        return self._run(image, mask, guide)
+
+
+class OrtSegmenter(SegmentNetwork):
+    def __init__(self, session: _OrtSession) -> None:
+        self.session = session
+
+    def forward(self, image: np.ndarray) -> np.ndarray:
+        return self.session(image)
+
+
+class OrtInpainter(InpaintNetwork):
+    multiple = GatedUNet.multiple
+
+    def __init__(self, session: _OrtSession) -> None:
+        self.session = session
+        self.guided = "guide" in session.inputs
+
+    def forward(self, image: np.ndarray, mask: np.ndarray, guide: np.ndarray | None) -> np.ndarray:
+        return self.session(image, mask, *([guide] if self.guided else []))
+
+
 class ModelRunner:
-    """Holds the segmenter and inpainter; thread-safe for one caller at a time per model.
+    """Loads the shipped (or given) weights and serves both networks through their interfaces.
 
     ``backend``: ``auto`` (ONNX Runtime on the CPU when possible, else PyTorch),
-    ``torch`` or ``onnx``.
+    ``torch`` or ``onnx``. ``self.segmenter_net`` and ``self.inpainter_net``
+    are the ``SegmentNetwork`` and ``InpaintNetwork`` the pipeline runs.
     """
 
     def __init__(self, device: str = "auto", allow_untrained: bool = False,
                  segmenter_path: str | None = None, inpainter_path: str | None = None,
                  backend: str = "auto") -> None:
+        if backend not in ("auto", "torch", "onnx"):
+            raise DeviceError(f"unknown backend {backend!r}; use auto, torch or onnx")
         self.device = resolve_device(device)
         self.half = self.device.type == "cuda"
         self.trained = True
@@ -76,15 +151,18 @@ class ModelRunner:
         self.paths: dict[str, str] = {}
         self.segmenter = self._load("segmenter", segmenter_path, allow_untrained)
         self.inpainter = self._load("inpainter", inpainter_path, allow_untrained)
-        self._lock = threading.Lock()
-        self.onnx: dict[str, _OrtNetwork] = {}
-        if backend not in ("auto", "torch", "onnx"):
-            raise DeviceError(f"unknown backend {backend!r}; use auto, torch or onnx")
-        if self.device.type == "cpu" and backend != "torch":
-            self._load_onnx(required=backend == "onnx")
         if self.device.type == "cpu":
             self.segmenter.to(memory_format=torch.channels_last)
             self.inpainter.to(memory_format=torch.channels_last)
+        self.segmenter_net: SegmentNetwork = TorchSegmenter(self.segmenter, self.device)
+        self.inpainter_net: InpaintNetwork = TorchInpainter(self.inpainter, self.device)
+        self.onnx: dict[str, _OrtSession] = {}
+        if self.device.type == "cpu" and backend != "torch":
+            self._load_onnx(required=backend == "onnx")
+        if "segmenter" in self.onnx:
+            self.segmenter_net = OrtSegmenter(self.onnx["segmenter"])
+        if "inpainter" in self.onnx:
+            self.inpainter_net = OrtInpainter(self.onnx["inpainter"])
 
     def _load_onnx(self, required: bool) -> None:
         for kind in ("segmenter", "inpainter"):
@@ -95,7 +173,7 @@ class ModelRunner:
                 problem = f"no {kind}.onnx next to the weights"
             else:
                 try:
-                    net = _OrtNetwork(path, torch.get_num_threads())
+                    net = _OrtSession(path, torch.get_num_threads())
                 except ImportError:
                     problem = "onnxruntime is not installed"
                 except Exception as exc:  # a damaged file: fall back rather than fail
@@ -120,19 +198,9 @@ class ModelRunner:
             self.trained = False
             self.versions[kind] = "untrained"
             self.meta[kind] = {}
-            model = TextSegmenter(SegmenterConfig(width_mult=0.5, aspp_channels=96, decoder_channels=64,
-                                                  refine_channels=8)) \
-                if kind == "segmenter" else GatedUNet(InpainterConfig(guided=True))
+            model = build(kind, "shipped")
             return model.eval().to(self.device).half() if self.half else model.eval().to(self.device)
-        if kind == "segmenter":
-            model = TextSegmenter(SegmenterConfig.from_dict(w.config))
-        else:
-            model = GatedUNet(InpainterConfig.from_dict(w.config))
-        try:
-            model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in w.state_dict.items()})
-        except RuntimeError as exc:
-            raise weights_mod.WeightsError(
-                f"{w.path} does not match the {kind} architecture: {str(exc).splitlines()[0][:200]}") from exc
+        model = load_model(w)
         self.versions[kind] = weights_mod.file_version(w.path)
         self.meta[kind] = w.meta
         self.paths[kind] = w.path
@@ -160,41 +228,21 @@ class ModelRunner:
             "models": dict(self.versions),
         }
 
-    def _tensor(self, array: np.ndarray) -> torch.Tensor:
-        t = torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
-        t = t.half() if self.half else t.float()
-        return t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t
-
-    @torch.inference_mode()
     def segment(self, tiles: np.ndarray) -> np.ndarray:
         """N×H×W×3 uint8 tiles → N×H×W float32 text probabilities. H, W: multiples of 16."""
-        if "segmenter" in self.onnx:
-            logits = self.onnx["segmenter"](tiles.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
-            return (1.0 / (1.0 + np.exp(-logits[:, 0]))).astype(np.float32)
-        x = self._tensor(tiles.transpose(0, 3, 1, 2)) / 255.0
-        with self._lock:
-            logits = self.segmenter(x)
-        return torch.sigmoid(logits.float())[:, 0].cpu().numpy()
+        return self.segmenter_net.segment(tiles)
 
-    @torch.inference_mode()
     def inpaint(self, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-        """H×W×3 float32 in [0, 1] and an H×W bool hole → H×W×3 float32 prediction.
+        """H×W×3 float32 in [0, 1] and an H×W bool hole → H×W×3 float32 prediction (``InpaintNetwork``)."""
+        return self.inpainter_net.inpaint(image, hole)
 
-        Sides are padded (reflect) to the network's multiple and cropped back.
-        """
-        h, w = hole.shape
-        m = GatedUNet.multiple
-        ph, pw = (-h) % m, (-w) % m
-        arrays = [image.transpose(2, 0, 1)[None], hole.astype(np.float32)[None, None]]
-        if self.inpainter.config.guided:
-            arrays.append(coarse_fill(image, hole).transpose(2, 0, 1)[None])
-        if ph or pw:
-            mode = "reflect" if h > ph and w > pw else "edge"
-            arrays = [np.pad(a, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="constant" if i == 1 else mode)
-                      for i, a in enumerate(arrays)]
-        if "inpainter" in self.onnx:
-            return self.onnx["inpainter"](*arrays)[0, :, :h, :w].transpose(1, 2, 0)
-        tensors = [self._tensor(a) for a in arrays]
-        with self._lock:
-            out = self.inpainter(*tensors)
-        return out[0, :, :h, :w].float().permute(1, 2, 0).cpu().numpy()
+
+def load_model(w: weights_mod.Weights) -> torch.nn.Module:
+    """The fp32 network a weight file describes (its stored configuration, through the factory)."""
+    model = build(w.kind, w.config)
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in w.state_dict.items()})
+    except RuntimeError as exc:
+        raise weights_mod.WeightsError(
+            f"{w.path} does not match the {w.kind} architecture: {str(exc).splitlines()[0][:200]}") from exc
+    return model

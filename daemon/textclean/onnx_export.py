@@ -1,4 +1,4 @@
-"""ONNX copies of the networks, for the CPU: ONNX Runtime ran them 1.4-1.8× faster than eager PyTorch here.
+"""ONNX copies of the networks, for the CPU, where ONNX Runtime runs them faster than eager PyTorch.
 
 Written by the training export next to the ``.pt`` files, never by hand.
 Each ``.onnx`` records the version (hash) of the ``.pt`` it was made from,
@@ -13,6 +13,8 @@ from pathlib import Path
 import torch
 
 VERSION_KEY = "textclean_weights_version"
+
+
 def input_names(model: torch.nn.Module, kind: str) -> tuple[str, ...]:
     if kind == "segmenter":
         return ("image",)

@@ -28,8 +28,8 @@ import cv2
 import numpy as np
 
 from . import masks
-from .backend import ModelRunner
 from .masks import MaskParams
+from .networks import Networks
 from .pixels import check_image, from_unit_rgb, to_u8_rgb, to_unit_rgb, write_color
 
 Progress = Callable[[float, str], None]
@@ -118,9 +118,9 @@ def _as_mask(mask: np.ndarray, shape: tuple[int, int], name: str) -> np.ndarray:
 
 
 class Pipeline:
-    """Segment, post-process and inpaint with one ``ModelRunner``."""
+    """Segment, post-process and inpaint with one set of ``Networks`` (``backend.ModelRunner`` ships)."""
 
-    def __init__(self, runner: ModelRunner, config: PipelineConfig | None = None) -> None:
+    def __init__(self, runner: Networks, config: PipelineConfig | None = None) -> None:
         self.runner = runner
         self.config = config or PipelineConfig()
 
@@ -385,6 +385,8 @@ def default_pipeline() -> Pipeline:
     """A process-wide pipeline with the shipped weights on the best device."""
     global _default
     if _default is None:
+        from .backend import ModelRunner  # torch loads only when a pipeline is really made
+
         _default = Pipeline(ModelRunner("auto"))
     return _default
 

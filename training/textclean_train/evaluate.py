@@ -3,7 +3,8 @@
     python -m textclean_train.evaluate --val VAL [--val-heldout VAL2] [--segmenter PATH] [--inpainter PATH]
 
 PATH is a training checkpoint (``runs/.../best.pt``) or an exported weight
-file; without one, the shipped weights are evaluated.
+file; without one, the shipped weights are evaluated. The inpainter is run
+through ``textclean.backend.TorchInpainter`` and ``Pipeline``, as it ships.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 import json
 
 import torch
-from textclean.models import GatedUNet, InpainterConfig, SegmenterConfig, TextSegmenter
+from textclean.models import build
 from textclean.weights import FORMAT, load
 
 
@@ -25,8 +26,7 @@ def load_model(kind: str, path: str | None) -> tuple[torch.nn.Module, dict]:
         config, state, meta = w.config, w.state_dict, w.meta
     else:
         config, state, meta = data["config"], data["model"], {"step": data["step"]}
-    model = TextSegmenter(SegmenterConfig.from_dict(config)) if kind == "segmenter" \
-        else GatedUNet(InpainterConfig.from_dict(config))
+    model = build(kind, config)
     model.load_state_dict({k: v.half().float() if v.is_floating_point() else v for k, v in state.items()})
     return model.eval(), meta
 

@@ -2,10 +2,12 @@
 
     python -m textclean_train.export --segmenter runs/seg/best.pt --inpainter runs/inp/best.pt \
         --val DATA/val --val-heldout DATA/val_heldout [--out daemon/textclean/weights]
+    python -m textclean_train.export --inpainter runs/inp/best.pt --val DATA/val   # one network only
 
 The exported files are evaluated again after the fp16 rounding, and those
 figures, not the training log's, go into the weight files' metadata and
-into ``MODEL_CARD.md``.
+into ``MODEL_CARD.md``. A network not given keeps its shipped files, and its
+section of the card is rebuilt from the metadata stored in its weight file.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 
 import torch
 from textclean import onnx_export
-from textclean.weights import WEIGHTS_DIR, file_version, save
+from textclean.weights import FORMAT, WEIGHTS_DIR, file_version, save
+from textclean.weights import load as load_weights
 
 from .evaluate import evaluate_inpainter, evaluate_segmenter, load_model
 
@@ -35,6 +38,19 @@ def _hardware() -> str:
     return f"{os.cpu_count()} × {cpu}, no GPU, torch {torch.__version__}"
 
 
+def _weight_file_facts(path: str) -> dict:
+    """Stages of an exported weight file (a run was initialised from it), from its metadata."""
+    meta = load_weights(_kind_of(path), path).meta
+    return {"stages": [{"command": c, "steps": 0, "wall_s": 0.0, "planned": 0, "args": {}}
+                       for c in meta.get("commands", [])[:-1]]
+            + [{"command": (meta.get("commands") or ["(unknown)"])[-1], "steps": int(meta.get("step", 0)),
+                "wall_s": float(meta.get("wall_s", 0.0)), "planned": int(meta.get("step", 0)), "args": {}}]}
+
+
+def _kind_of(path: str) -> str:
+    return torch.load(path, map_location="cpu", weights_only=True)["kind"]
+
+
 def _checkpoint_facts(path: str, module: str) -> dict:
     """Steps, wall time and commands of a checkpoint and of any run it was initialised from."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
@@ -43,7 +59,8 @@ def _checkpoint_facts(path: str, module: str) -> dict:
                "planned": int(args.get("steps", ckpt["step"])), "args": args}]
     parent = args.get("init_from")
     if parent and os.path.exists(parent):
-        stages = _checkpoint_facts(parent, module)["stages"] + stages
+        is_weights = torch.load(parent, map_location="cpu", weights_only=True).get("format") == FORMAT
+        stages = (_weight_file_facts(parent) if is_weights else _checkpoint_facts(parent, module))["stages"] + stages
     return {"stages": stages, "step": sum(st["steps"] for st in stages), "args": args,
             "wall_s": sum(st["wall_s"] for st in stages), "config": ckpt["config"], "loss": ckpt.get("loss")}
 
@@ -54,11 +71,27 @@ def _command(module: str, args: dict) -> str:
     return f"python -m textclean_train.{module} {flags}"
 
 
-def export(segmenter_ckpt: str, inpainter_ckpt: str, val: str, heldout: str | None, out: str,
+def _shipped_card_entry(kind: str, out: str) -> dict:
+    """The card entry of a network that is not re-exported, from its weight file's metadata."""
+    path = Path(out) / f"{kind}.pt"
+    w = load_weights(kind, path)
+    meta = dict(w.meta)
+    commands = " ".join(meta.get("commands", []))
+    loss = meta.get("loss") or (commands.split("--loss ")[1].split()[0] if "--loss " in commands else None)
+    args = meta.get("train_args") or ({"pixel_loss": commands.split("--pixel-loss ")[1].split()[0]}
+                                      if "--pixel-loss " in commands else {})
+    return {**meta, "config": w.config, "bytes": path.stat().st_size, "loss": loss, "train_args": args,
+            "onnx_bytes": path.with_suffix(".onnx").stat().st_size}
+
+
+def export(segmenter_ckpt: str | None, inpainter_ckpt: str | None, val: str, heldout: str | None, out: str,
            data_recipe: str, notes: str = "") -> dict:
     os.makedirs(out, exist_ok=True)
     card: dict = {"hardware": _hardware(), "data": data_recipe, "notes": notes}
     for kind, ckpt_path in (("segmenter", segmenter_ckpt), ("inpainter", inpainter_ckpt)):
+        if ckpt_path is None:
+            card[kind] = _shipped_card_entry(kind, out)
+            continue
         facts = _checkpoint_facts(ckpt_path, f"train_{kind}")
         model, _ = load_model(kind, ckpt_path)
         if kind == "segmenter":
@@ -69,7 +102,7 @@ def export(segmenter_ckpt: str, inpainter_ckpt: str, val: str, heldout: str | No
         meta = {"figures": figures, "step": facts["step"], "wall_s": facts["wall_s"], "params": params,
                 "commands": [st["command"] + (f"  (stopped at step {st['steps']} of {st['planned']})"
                                               if st["steps"] < st["planned"] else "") for st in facts["stages"]],
-                "hardware": card["hardware"]}
+                "hardware": card["hardware"], "loss": facts["loss"], "train_args": facts["args"]}
         if kind == "segmenter":
             meta["threshold"] = figures["threshold"]
             held = figures.get("heldout_f1", float("nan"))
@@ -133,13 +166,18 @@ def model_card(card: dict) -> str:
         f"- Parameters: {i['params']:,}; file {mb(i['bytes'])} (fp16).",
         f"- Loss: hole-weighted {i['train_args'].get('pixel_loss', 'l1').upper()}"
         + (f" plus {i['train_args']['grad_weight']} × an L1 on image gradients" if i["train_args"].get("grad_weight")
-           else "") + "; Adam. The network gets Telea's fill of the hole as a guide and learns a correction"
-        + (" (guided)." if i["config"].get("guided") else "."),
+           else "") + "; Adam."
+        + (" The network gets a coarse fill of the hole as a guide and learns a correction (guided): the ring's"
+           " screentone, hatching and lines continued into the hole (`textclean/structure.py`), Telea's fill"
+           " where nothing repeats; hole pixels whose fill is flat are filled flat and not handed to the"
+           " network. Trained and validated through the same preprocessing (`structure.prepare`)."
+           if i["config"].get("guided") else ""),
         f"- Steps: {i['step']}; wall time {i['wall_s'] / 60:.0f} min.",
         *[f"- Command: `{c}`" for c in i["commands"]],
         "",
         "Validation: text holes (the true text mask grown by 2 px) on the same fixed set. *Shipped* is what",
-        "`textclean` does: flat fill where the ring around a hole is one colour, the network elsewhere.",
+        "`textclean` does (`Pipeline.inpaint`): flat fill where the ring around a hole is one colour, the",
+        "guide and the network elsewhere.",
         "*Network* is the network alone on every hole. PSNR is given as the mean of the crops' PSNR and",
         "pooled over all hole pixels (a large hole counts for more; near-perfect flat holes cannot",
         "dominate).",
@@ -148,7 +186,7 @@ def model_card(card: dict) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for kind in ("manga", "colour"):
-        for key, name in (("pipeline", "shipped (flat fill + network)"), ("model", "network alone"),
+        for key, name in (("pipeline", "shipped (flat fill + guide + network)"), ("model", "network alone"),
                           ("telea", "OpenCV Telea")):
             if f"{kind}_{key}_psnr" in inf:
                 lines.append(f"| {kind} | {name} | {inf[f'{kind}_{key}_psnr']:.2f} dB | "
@@ -164,14 +202,16 @@ def model_card(card: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--segmenter", required=True)
-    ap.add_argument("--inpainter", required=True)
+    ap.add_argument("--segmenter", default=None, help="checkpoint to export (default: keep the shipped one)")
+    ap.add_argument("--inpainter", default=None, help="checkpoint to export (default: keep the shipped one)")
     ap.add_argument("--val", required=True)
     ap.add_argument("--val-heldout", default=None)
     ap.add_argument("--out", default=str(WEIGHTS_DIR))
     ap.add_argument("--data-recipe", default="see training/README.md")
     ap.add_argument("--notes", default=None, help="a Markdown file appended to the model card")
     args = ap.parse_args()
+    if not args.segmenter and not args.inpainter:
+        ap.error("give --segmenter, --inpainter or both")
     torch.set_num_threads(2)
     notes = open(args.notes).read() if args.notes else ""
     card = export(args.segmenter, args.inpainter, args.val, args.val_heldout, args.out, args.data_recipe, notes)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -103,3 +106,93 @@ def end_of_step(done: int, total: int, ckpt_every: int, stop: bool, rt: Runtime,
     if stop and rt.is_main:
         print(f"time budget reached at step {done}; rerun to resume", flush=True)
     return stop
+
+
+@dataclass
+class LoopState:
+    """Where a run stands; restored from ``out/last.pt`` on a rerun."""
+
+    step: int = 0
+    best: float = -math.inf
+    history: list[dict] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def resume(out: str, model: nn.Module, optimizer: torch.optim.Optimizer, rt: Runtime,
+           legacy_best_key: str | None = None) -> LoopState:
+    """The state of ``out/last.pt`` loaded into ``model`` and ``optimizer``, or a fresh state."""
+    last = os.path.join(out, "last.pt")
+    if not os.path.exists(last):
+        return LoopState()
+    ckpt = load_checkpoint(last, model, optimizer)
+    best = ckpt.get("best", ckpt.get(legacy_best_key, -math.inf) if legacy_best_key else -math.inf)
+    state = LoopState(ckpt["step"], float(best), json.loads(ckpt.get("history", "[]")), ckpt.get("wall_s", 0.0))
+    if rt.is_main:
+        print(f"resumed from {last} at step {state.step}", flush=True)
+    return state
+
+
+def scheduled_step(args: Any, rt: Runtime, step: int, start: int, t0: float) -> int:
+    """The step the learning-rate schedule is at.
+
+    With ``args.time_schedule`` and a time budget it is whichever is further along, the steps or the
+    run's share of its minutes, so a time-boxed run anneals fully instead of stopping half-way down its
+    cosine. Rank 0's clock decides, so every DDP rank uses the same rate.
+    """
+    if not (getattr(args, "time_schedule", False) and args.max_minutes):
+        return step
+    elapsed = (time.time() - t0) / (args.max_minutes * 60)
+    virtual = max(step, start + int(elapsed * (args.steps - start)))
+    if rt.world_size > 1:
+        t = torch.tensor([virtual], dtype=torch.long, device=rt.device)
+        torch.distributed.broadcast(t, 0)
+        virtual = int(t.item())
+    return virtual
+
+
+def run(args: Any, rt: Runtime, model: nn.Module, optimizer: torch.optim.Optimizer, state: LoopState,
+        loss_at: Callable[[int], torch.Tensor], validate: Callable[[int], dict] | None, best_key: str,
+        extra: dict) -> None:
+    """The step loop both trainers share: schedule, step, log, validate, keep the best, checkpoint, time budget.
+
+    ``loss_at(step)`` returns the batch's loss; ``validate(step)`` a dict of
+    figures whose ``best_key`` picks ``best.pt`` (higher is better). ``args``
+    needs ``out``, ``steps``, ``lr``, ``warmup``, ``batch``, ``val_every``,
+    ``ckpt_every``, ``max_minutes``. ``extra`` goes into every checkpoint.
+    """
+    log = ProgressLog(args.steps, args.batch, rt.world_size, state.step)
+    t0 = time.time()
+
+    def checkpoint(step: int, name: str = "last.pt") -> None:
+        if rt.is_main:
+            save_checkpoint(os.path.join(args.out, name), model, optimizer, step, {
+                **extra, "best": state.best, "history": json.dumps(state.history),
+                "wall_s": state.wall_s + time.time() - t0, "args": json.dumps(vars(args))})
+
+    start = state.step
+    for step in range(start, args.steps):
+        lr = lr_at(scheduled_step(args, rt, step, start, t0), args.steps, args.lr, args.warmup)
+        for g in optimizer.param_groups:
+            g["lr"] = lr
+        loss = loss_at(step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        if rt.is_main:
+            log.step(step, loss.item(), lr)
+        done = step + 1
+        stop = out_of_time(args.max_minutes, t0, rt)
+        if validate is not None and rt.is_main and (done % args.val_every == 0 or done == args.steps or stop):
+            entry = {"step": done, **validate(done)}
+            state.history.append(entry)
+            print("val " + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in entry.items()}),
+                  flush=True)
+            if entry.get(best_key, -math.inf) > state.best:
+                state.best = entry[best_key]
+                checkpoint(done, "best.pt")
+        if end_of_step(done, args.steps, args.ckpt_every, stop, rt, checkpoint):
+            break
+    distributed.sync_buffers(model, rt)
+    distributed.barrier()
+    distributed.teardown()

@@ -5,27 +5,28 @@
 
 Holes are the generator's real text masks grown by a few pixels, plus
 free-form brush strokes; the input is the page *with* text and the hole
-zeroed, the target the clean page, exactly as at inference. Loss:
-hole-weighted L1 plus an L1 on image gradients. Validation compares PSNR and
-SSIM inside text holes with OpenCV's Telea on the same holes.
+zeroed, the target the clean page. Every batch goes through
+``textclean.structure.prepare``, the inpainter's preprocessing as it ships
+(structure-continuing guide, flat part filled flat). Loss: hole-weighted
+L2 or L1, optionally plus an L1 on image gradients. Validation runs the
+network through ``textclean.backend.TorchInpainter`` and ``Pipeline``, as the
+daemon does, beside OpenCV's Telea on the same holes.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import time
 
 import cv2
 import numpy as np
 import torch
-from textclean.models import GatedUNet, InpainterConfig
-from textclean.models.inpainter import coarse_fill
+from textclean.models import build, config_of
+from textclean.structure import prepare
 
-from . import distributed
+from . import distributed, loop
 from .dataset import CropDataset
-from .loop import ProgressLog, end_of_step, endless_loader, load_checkpoint, lr_at, out_of_time, save_checkpoint
+from .loop import endless_loader
 from .losses import inpainting_loss
 from .metrics import psnr_in, ssim_in
 
@@ -53,10 +54,20 @@ def text_holes(label: np.ndarray, rng: np.random.Generator, grow: int | None = N
     return cv2.dilate(text, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * g + 1, 2 * g + 1)))
 
 
-def guides(raw: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """The coarse (Telea) fill for each image of a batch, as the guided network expects."""
-    out = [coarse_fill(r.permute(1, 2, 0).numpy(), h[0].numpy() > 0) for r, h in zip(raw, hole)]
-    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
+def prepared_batch(raw: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(image, hole, guide) for a batch, through ``structure.prepare`` exactly as inference runs it.
+
+    Hole pixels that ``prepare`` fills flat are painted into the image and
+    leave the hole, so the network trains on what is left for it at inference.
+    """
+    images, holes, guides = [], [], []
+    for r, h in zip(raw, hole):
+        p = prepare(r.permute(1, 2, 0).numpy(), h[0].numpy() > 0)
+        images.append(p.image)
+        holes.append(p.hole.astype(np.float32)[None])
+        guides.append(p.guide)
+    as_nchw = lambda xs: torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
+    return as_nchw(images), torch.from_numpy(np.stack(holes)), as_nchw(guides)
 
 
 def make_holes(labels: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
@@ -70,70 +81,69 @@ def make_holes(labels: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     return torch.stack(out)[:, None]
 
 
-class _TorchInpainter:
-    """Just enough of ``ModelRunner`` for the ``Pipeline`` to inpaint with a model being trained."""
-
-    def __init__(self, model: torch.nn.Module, device: torch.device) -> None:
-        self.model, self.device = model, device
-
-    @torch.no_grad()
-    def inpaint(self, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-        h, w = hole.shape
-        ph, pw = (-h) % GatedUNet.multiple, (-w) % GatedUNet.multiple
-        x = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="edge")
-        k = np.pad(hole, ((0, ph), (0, pw)))
-        t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None].to(self.device)
-        m = torch.from_numpy(k.astype(np.float32))[None, None].to(self.device)
-        g = torch.from_numpy(coarse_fill(x, k).transpose(2, 0, 1))[None].to(self.device) \
-            if self.model.config.guided else None
-        return self.model(t, m, g)[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy()
-
-
-@torch.no_grad()
 def validate(model: torch.nn.Module, root: str, device: torch.device, limit: int = 200) -> dict[str, float]:
     """PSNR/SSIM inside 2-px-grown text holes, split manga/colour, for:
 
-    - ``model``: the network alone on every hole;
-    - ``pipeline``: what ships, flat fill where the ring is flat and the network elsewhere;
+    - ``model``: the network alone on every hole (through ``TorchInpainter``, as it ships);
+    - ``pipeline``: what ships, ``Pipeline.inpaint`` with the network being trained;
     - ``telea``: OpenCV's Telea on the same holes.
 
     ``*_psnr`` is the mean over crops of each crop's PSNR; ``*_pooled_psnr``
     pools the squared error of all hole pixels first, so a crop with a large
     hole counts for more, and near-perfect flat holes cannot dominate.
     """
-    from textclean.pipeline import Pipeline
-
     ds = CropDataset(root, size=320, augment=False)
     rng = np.random.default_rng(0)
-    pipeline = Pipeline(_TorchInpainter(model, device))
+    pipeline = shipped_pipeline(model, device)
+    network = pipeline.runner.network
     sums: dict[str, list[float]] = {}
     sq: dict[str, list[float]] = {}
-    model.eval()
     for i in range(min(limit, len(ds))):
         it = ds[i]
         lab = it["label"][0].numpy().astype(np.uint8)
         hole = text_holes(lab, rng, grow=2)
         if hole.sum() < 30:
             continue
-        raw = it["raw"][None].to(device)
-        m = torch.from_numpy(hole.astype(np.float32))[None, None].to(device)
-        guide = guides(it["raw"][None], m.cpu()).to(device) if model.config.guided else None
-        pred = model(raw, m, guide)[0].permute(1, 2, 0).float().cpu().numpy()
         clean = it["clean"].permute(1, 2, 0).numpy()
-        raw8 = (it["raw"].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+        raw = it["raw"].permute(1, 2, 0).numpy()
+        raw8 = (raw * 255 + 0.5).astype(np.uint8)
+        inside = hole.astype(bool)
+        pred = raw.copy()
+        pred[inside] = network.inpaint(raw, inside)[inside]
         telea = cv2.inpaint(raw8, hole, 3, cv2.INPAINT_TELEA).astype(np.float32) / 255
         shipped = pipeline.inpaint(raw8, hole * 255).astype(np.float32) / 255
         is_manga = float(np.abs(clean[..., 0] - clean[..., 2]).mean()) < 0.02
         kind = "manga" if is_manga else "colour"
-        inside = hole.astype(bool)
         for name, img in (("model", pred), ("pipeline", shipped), ("telea", telea)):
             sums.setdefault(f"{kind}_{name}_psnr", []).append(psnr_in(img, clean, hole))
             sums.setdefault(f"{kind}_{name}_ssim", []).append(ssim_in(img, clean, hole))
             sq.setdefault(f"{kind}_{name}", []).extend(((img[inside] - clean[inside]) ** 2).ravel().tolist())
-    model.train()
     out = {k: float(np.nanmean(v)) for k, v in sums.items()}
     out.update({f"{k}_pooled_psnr": float(10 * np.log10(1 / max(np.mean(v), 1e-10))) for k, v in sq.items()})
     return out
+
+
+def shipped_pipeline(model: torch.nn.Module, device: torch.device | str = "cpu"):
+    """A ``Pipeline`` that inpaints with ``model`` exactly as the daemon would with its weights."""
+    from textclean.backend import TorchInpainter
+    from textclean.pipeline import Pipeline
+
+    return Pipeline(_InpaintOnly(TorchInpainter(model, device)))
+
+
+class _InpaintOnly:
+    """Networks for a ``Pipeline`` that only inpaints: the network being trained, run as it ships."""
+
+    default_threshold = 0.5
+
+    def __init__(self, network) -> None:
+        self.network = network
+
+    def segment(self, tiles: np.ndarray) -> np.ndarray:
+        raise NotImplementedError("training's validation pipeline only inpaints")
+
+    def inpaint(self, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        return self.network.inpaint(image, hole)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -146,8 +156,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--crop", type=int, default=160)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--warmup", type=int, default=100)
-    ap.add_argument("--base-channels", type=int, default=16)
-    ap.add_argument("--plain", action="store_true", help="no coarse Telea guide (the unguided network)")
+    ap.add_argument("--preset", default="shipped", help="architecture preset (textclean.models.PRESETS)")
+    ap.add_argument("--base-channels", type=int, default=None, help="override the preset's width")
+    ap.add_argument("--plain", action="store_true", help="no coarse guide (the unguided network; preset 'plain')")
+    ap.add_argument("--init-from", default=None,
+                    help="start from this weight file or checkpoint (same architecture); fresh optimiser")
     ap.add_argument("--pixel-loss", choices=["l2", "l1"], default="l2")
     ap.add_argument("--grad-weight", type=float, default=0.0, help="weight of the image-gradient L1 term")
     ap.add_argument("--val-every", type=int, default=500)
@@ -168,63 +181,45 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
     rt = distributed.setup(args.device)
     torch.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
-    config = InpainterConfig(base_channels=args.base_channels, guided=not args.plain)
-    model = GatedUNet(config).to(rt.device).to(memory_format=torch.channels_last)
+    config = config_of("inpainter", "plain" if args.plain else args.preset, base_channels=args.base_channels)
+    model = build("inpainter", config)
+    if args.init_from and not os.path.exists(os.path.join(args.out, "last.pt")):
+        init_from(model, args.init_from)
+        if rt.is_main:
+            print(f"initialised from {args.init_from}", flush=True)
+    model = model.to(rt.device).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    last = os.path.join(args.out, "last.pt")
-    start, best, history, wall = 0, -1.0, [], 0.0
-    if os.path.exists(last):
-        ckpt = load_checkpoint(last, model, opt)
-        start, best = ckpt["step"], ckpt.get("best_psnr", -1.0)
-        history, wall = json.loads(ckpt.get("history", "[]")), ckpt.get("wall_s", 0.0)
-        if rt.is_main:
-            print(f"resumed from {last} at step {start}", flush=True)
+    state = loop.resume(args.out, model, opt, rt, legacy_best_key="best_psnr")
     net = distributed.wrap(model, rt)
-    data = endless_loader(CropDataset(args.data, size=args.crop), rt, args.batch, args.seed, start, args.workers)
-    rng = np.random.default_rng(args.seed * 100 + rt.rank + start)
-    log = ProgressLog(args.steps, args.batch, rt.world_size, start)
-    t0 = time.time()
+    data = endless_loader(CropDataset(args.data, size=args.crop), rt, args.batch, args.seed, state.step,
+                          args.workers)
+    rng = np.random.default_rng(args.seed * 100 + rt.rank + state.step)
 
-    def checkpoint(step: int, name: str = "last.pt") -> None:
-        if rt.is_main:
-            save_checkpoint(os.path.join(args.out, name), model, opt, step, {
-                "config": config.to_dict(), "best_psnr": best, "history": json.dumps(history),
-                "wall_s": wall + time.time() - t0, "args": json.dumps(vars(args))})
-
-    for step in range(start, args.steps):
-        lr = lr_at(step, args.steps, args.lr, args.warmup)
-        for g in opt.param_groups:
-            g["lr"] = lr
+    def loss_at(step: int) -> torch.Tensor:
         batch = next(data)
-        hole = make_holes(batch["label"], rng)
-        guide = guides(batch["raw"], hole).to(rt.device) if config.guided else None
+        image, hole, guide = prepared_batch(batch["raw"], make_holes(batch["label"], rng))
+        image = image.to(rt.device).contiguous(memory_format=torch.channels_last)
         hole = hole.to(rt.device)
-        raw = batch["raw"].to(rt.device).contiguous(memory_format=torch.channels_last)
-        clean = batch["clean"].to(rt.device)
-        loss = inpainting_loss(net(raw, hole, guide), clean, hole, grad_weight=args.grad_weight,
-                               pixel=args.pixel_loss)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        if rt.is_main:
-            log.step(step, loss.item(), lr)
-        done = step + 1
-        stop = out_of_time(args.max_minutes, t0, rt)
-        if args.val and rt.is_main and (done % args.val_every == 0 or done == args.steps):
-            entry = {"step": done, **validate(model, args.val, rt.device)}
-            history.append(entry)
-            print("val " + json.dumps({k: round(v, 3) for k, v in entry.items()}), flush=True)
-            # What ships is the pipeline (flat fill + network), judged on all hole pixels together.
-            if entry.get("manga_pipeline_pooled_psnr", -1) > best:
-                best = entry["manga_pipeline_pooled_psnr"]
-                checkpoint(done, "best.pt")
-        if end_of_step(done, args.steps, args.ckpt_every, stop, rt, checkpoint):
-            break
-    distributed.sync_buffers(model, rt)
-    distributed.barrier()
-    distributed.teardown()
+        guide = guide.to(rt.device) if config.guided else None
+        return inpainting_loss(net(image, hole, guide), batch["clean"].to(rt.device), hole,
+                               grad_weight=args.grad_weight, pixel=args.pixel_loss)
+
+    def validation(step: int) -> dict:
+        return validate(model, args.val, rt.device)
+
+    # What ships is the pipeline (flat fill + network), judged on all hole pixels together.
+    loop.run(args, rt, model, opt, state, loss_at, validation if args.val else None, "manga_pipeline_pooled_psnr",
+             {"config": config.to_dict()})
     return model
+
+
+def init_from(model: torch.nn.Module, path: str) -> None:
+    """Start from a shipped weight file or a training checkpoint of the same architecture."""
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    state = data.get("state_dict", data.get("model"))
+    if state is None:
+        raise SystemExit(f"{path} is neither a textclean weight file nor a training checkpoint")
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
 
 
 if __name__ == "__main__":

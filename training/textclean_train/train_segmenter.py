@@ -13,17 +13,15 @@ checkpoint with the best validation F1.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import time
 
 import numpy as np
 import torch
-from textclean.models import SegmenterConfig, TextSegmenter
+from textclean.models import build, config_of
 
-from . import distributed
+from . import distributed, loop
 from .dataset import CropDataset, MixedCrops
-from .loop import ProgressLog, end_of_step, endless_loader, load_checkpoint, lr_at, out_of_time, save_checkpoint
+from .loop import endless_loader
 from .losses import SEGMENTER_LOSSES
 from .metrics import MaskCounts
 
@@ -59,10 +57,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--momentum", type=float, default=0.9)
     ap.add_argument("--weight-decay", type=float, default=4e-5)
     ap.add_argument("--warmup", type=int, default=100)
-    ap.add_argument("--width", type=float, default=0.5)
-    ap.add_argument("--aspp-channels", type=int, default=96)
-    ap.add_argument("--decoder-channels", type=int, default=64)
-    ap.add_argument("--refine-channels", type=int, default=0, help="full-resolution refinement head (0: none)")
+    ap.add_argument("--preset", default="shipped", help="architecture preset (textclean.models.PRESETS)")
+    ap.add_argument("--width", type=float, default=None, help="override the preset's width multiplier")
+    ap.add_argument("--aspp-channels", type=int, default=None, help="override the preset's")
+    ap.add_argument("--decoder-channels", type=int, default=None, help="override the preset's")
+    ap.add_argument("--refine-channels", type=int, default=None,
+                    help="override the preset's full-resolution refinement head (0: none)")
     ap.add_argument("--init-from", default=None,
                     help="start from this checkpoint's weights (layers it lacks start fresh); fresh optimiser")
     ap.add_argument("--val-every", type=int, default=500)
@@ -86,9 +86,9 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
     rt = distributed.setup(args.device)
     torch.manual_seed(args.seed)  # identical initial weights on every rank
     os.makedirs(args.out, exist_ok=True)
-    config = SegmenterConfig(width_mult=args.width, aspp_channels=args.aspp_channels,
-                             decoder_channels=args.decoder_channels, refine_channels=args.refine_channels)
-    model = TextSegmenter(config)
+    config = config_of("segmenter", args.preset, width_mult=args.width, aspp_channels=args.aspp_channels,
+                       decoder_channels=args.decoder_channels, refine_channels=args.refine_channels)
+    model = build("segmenter", config)
     if args.init_from and not os.path.exists(os.path.join(args.out, "last.pt")):
         data = torch.load(args.init_from, map_location="cpu", weights_only=True)
         # A training checkpoint keeps "model"; a shipped weight file keeps an fp16 "state_dict".
@@ -100,67 +100,29 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
     model = model.to(rt.device).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, nesterov=True,
                           weight_decay=args.weight_decay)
-    last = os.path.join(args.out, "last.pt")
-    start, best_f1, history, wall = 0, -1.0, [], 0.0
-    if os.path.exists(last):
-        ckpt = load_checkpoint(last, model, opt)
-        start, best_f1 = ckpt["step"], ckpt.get("best_f1", -1.0)
-        history, wall = json.loads(ckpt.get("history", "[]")), ckpt.get("wall_s", 0.0)
-        if rt.is_main:
-            print(f"resumed from {last} at step {start}", flush=True)
+    state = loop.resume(args.out, model, opt, rt, legacy_best_key="best_f1")
     net = distributed.wrap(model, rt)
     loss_fn = SEGMENTER_LOSSES[args.loss]
-    data = endless_loader(MixedCrops(args.data, size=args.crop), rt, args.batch, args.seed, start, args.workers)
-    log = ProgressLog(args.steps, args.batch, rt.world_size, start)
-    t0 = time.time()
+    data = endless_loader(MixedCrops(args.data, size=args.crop), rt, args.batch, args.seed, state.step,
+                          args.workers)
 
-    def checkpoint(step: int, name: str = "last.pt") -> None:
-        if rt.is_main:
-            save_checkpoint(os.path.join(args.out, name), model, opt, step, {
-                "config": config.to_dict(), "best_f1": best_f1, "history": json.dumps(history),
-                "wall_s": wall + time.time() - t0, "args": json.dumps(vars(args)), "loss": args.loss})
-
-    step = start
-    for step in range(start, args.steps):
-        virtual = step
-        if args.time_schedule and args.max_minutes:
-            # Progress is whichever is further along: steps or this run's share of its time budget.
-            elapsed = (time.time() - t0) / (args.max_minutes * 60)
-            virtual = max(step, start + int(elapsed * (args.steps - start)))
-        lr = lr_at(virtual, args.steps, args.lr, args.warmup)
-        for g in opt.param_groups:
-            g["lr"] = lr
+    def loss_at(step: int) -> torch.Tensor:
         batch = next(data)
         raw = batch["raw"].to(rt.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-        label = batch["label"].to(rt.device, non_blocking=True)
-        loss = loss_fn(net(raw), label)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        if rt.is_main:
-            log.step(step, loss.item(), lr)
-        done = step + 1
-        stop = out_of_time(args.max_minutes, t0, rt)
-        if args.val and rt.is_main and (done % args.val_every == 0 or done == args.steps):
-            counts = validate(model, args.val, rt.device)
-            thr, m = counts.best()
-            entry = {"step": done, "threshold": thr, **m, "f1@0.5": counts.at(0.5)["f1"]}
-            if args.init_from:
-                entry["init_from"] = args.init_from
-            if args.val_heldout:
-                entry["heldout_f1"] = validate(model, args.val_heldout, rt.device).at(thr)["f1"]
-            history.append(entry)
-            print("val " + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in entry.items()}),
-                  flush=True)
-            if m["f1"] > best_f1:
-                best_f1 = m["f1"]
-                checkpoint(done, "best.pt")
-        if end_of_step(done, args.steps, args.ckpt_every, stop, rt, checkpoint):
-            break
-    distributed.sync_buffers(model, rt)
-    distributed.barrier()
-    distributed.teardown()
+        return loss_fn(net(raw), batch["label"].to(rt.device, non_blocking=True))
+
+    def validation(step: int) -> dict:
+        counts = validate(model, args.val, rt.device)
+        thr, m = counts.best()
+        entry = {"threshold": thr, **m, "f1@0.5": counts.at(0.5)["f1"]}
+        if args.init_from:
+            entry["init_from"] = args.init_from
+        if args.val_heldout:
+            entry["heldout_f1"] = validate(model, args.val_heldout, rt.device).at(thr)["f1"]
+        return entry
+
+    loop.run(args, rt, model, opt, state, loss_at, validation if args.val else None, "f1",
+             {"config": config.to_dict(), "loss": args.loss})
     return model
 
 

@@ -7,25 +7,21 @@ Dilated gated convolutions in the bottleneck widen the receptive field so
 that screentone and lines are continued from far enough away.
 
 Input: RGB in [0, 1] with the hole zeroed, plus the hole mask (1 = hole).
-Output: RGB in [0, 1]. Only hole pixels of the output are meant to be used;
-``compose`` pastes them over the known pixels.
+Output: RGB in [0, 1]. Only hole pixels of the output are meant to be used.
 
 With ``guided=True`` (the shipped configuration) the network also gets a
-coarse fill of the hole, OpenCV's Telea, and predicts a correction to it:
+coarse fill of the hole (``textclean.structure``: the ring's screentone and
+lines continued, Telea's fill elsewhere) and predicts a correction to it:
 a coarse-to-fine pair as in Yu et al., whose coarse stage costs no
 training. Its last layer starts at zero, so an untrained network returns
-exactly the coarse fill and training only has to learn what Telea gets
-wrong: screentone, lines and texture. Trained the same number of steps on
-this CPU, the plain network stayed below Telea on PSNR inside text holes
-(17.4 dB against 18.3 on manga pages after 1000 steps); see MODEL_CARD.md.
+exactly the coarse fill and training only has to learn what the coarse
+fill gets wrong. MODEL_CARD.md compares the guided and plain networks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -112,14 +108,3 @@ class GatedUNet(nn.Module):
             return torch.clamp(guide + self.out(d0), 0.0, 1.0)
         # out is feature*sigmoid(gate) in roughly [-inf, inf]; map to [0, 1].
         return torch.clamp(self.out(d0) * 0.5 + 0.5, 0.0, 1.0)
-
-
-def coarse_fill(image: np.ndarray, hole: np.ndarray, radius: int = 3) -> np.ndarray:
-    """Telea's fill of ``hole`` in an H×W×3 float image in [0, 1]: the guided network's coarse stage."""
-    image8 = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
-    return cv2.inpaint(image8, hole.astype(np.uint8), radius, cv2.INPAINT_TELEA).astype(np.float32) / 255
-
-
-def compose(image: torch.Tensor, mask: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
-    """Known pixels from ``image``, hole pixels from ``predicted``."""
-    return image * (1 - mask) + predicted * mask
