@@ -130,8 +130,12 @@ def test_pairs_mode_recovers_the_generator_mask(tmp_path):
     assert [p[0].name for p in pairs] == ["p1.png"]
     label = mask_from_pair(s.raw, s.clean, threshold=0.35, dilate=3)
     truth = s.label == 1
-    # The thresholded, dilated difference covers nearly all true text...
-    assert (label[truth] == 1).mean() > 0.9
+    # The thresholded, dilated difference covers all text that differs by more than the threshold, and
+    # most text overall (semi-transparent or low-contrast lettering can differ by less).
+    diff = np.abs(s.raw.astype(int) - s.clean.astype(int)).max(axis=2)
+    strong = truth & (diff > 0.35 * 255)
+    assert (label[strong] == 1).mean() > 0.99
+    assert (label[truth] == 1).mean() > 0.85
     n = write_pairs(str(tmp_path), str(tmp_path / "crops"), crops_per_page=3)
     ds = CropDataset(str(tmp_path / "crops"), size=128)
     assert n == 3 and len(ds) == 3 and ds[0]["raw"].shape == (3, 128, 128)
