@@ -124,6 +124,10 @@ class Pipeline:
         self.runner = runner
         self.config = config or PipelineConfig()
 
+    def info(self) -> dict:
+        """Device, backend, model versions and whether they are trained, for status replies and logs."""
+        return self.runner.info()
+
     # ------------------------------------------------------------ segmentation
 
     def working_factor(self, shape: tuple[int, int]) -> int:

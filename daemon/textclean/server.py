@@ -215,7 +215,7 @@ class Server:
 
     def _model_info(self) -> dict:
         """Device, backend, model versions and whether they are trained: the one place the server asks."""
-        return self.pipeline.runner.info()
+        return self.pipeline.info()
 
     def _record_error(self, code: str, message: str) -> None:
         self.errors[code] += 1
