@@ -132,6 +132,16 @@ def resume(out: str, model: nn.Module, optimizer: torch.optim.Optimizer, rt: Run
     return state
 
 
+def begin(args: Any) -> Runtime:
+    """A trainer's first steps: threads, the (DDP) runtime, the seed every rank shares, the output folder."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rt = distributed.setup(args.device)
+    torch.manual_seed(args.seed)  # identical initial weights on every rank
+    os.makedirs(args.out, exist_ok=True)
+    return rt
+
+
 def scheduled_step(args: Any, rt: Runtime, step: int, start: int, t0: float) -> int:
     """The step the learning-rate schedule is at.
 

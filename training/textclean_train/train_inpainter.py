@@ -176,11 +176,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> torch.nn.Module:
     """Train; returns the (unwrapped) model as this rank ends with it."""
     args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    rt = distributed.setup(args.device)
-    torch.manual_seed(args.seed)
-    os.makedirs(args.out, exist_ok=True)
+    rt = loop.begin(args)
     config = config_of("inpainter", "plain" if args.plain else args.preset, base_channels=args.base_channels)
     model = build("inpainter", config)
     if args.init_from and not os.path.exists(os.path.join(args.out, "last.pt")):

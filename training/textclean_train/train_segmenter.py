@@ -81,11 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> torch.nn.Module:
     """Train; returns the (unwrapped) model as this rank ends with it."""
     args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    rt = distributed.setup(args.device)
-    torch.manual_seed(args.seed)  # identical initial weights on every rank
-    os.makedirs(args.out, exist_ok=True)
+    rt = loop.begin(args)
     config = config_of("segmenter", args.preset, width_mult=args.width, aspp_channels=args.aspp_channels,
                        decoder_channels=args.decoder_channels, refine_channels=args.refine_channels)
     model = build("segmenter", config)
