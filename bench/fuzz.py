@@ -45,8 +45,11 @@ def main() -> None:
     env = {**os.environ, "TEXTCLEAN_STATE_DIR": state, "TEXTCLEAN_ENDPOINT": endpoint}
     cli = [sys.executable, "-m", "textclean.daemon"]
     # Small limits, so that valid-looking requests stay cheap and "too large" is reachable.
-    subprocess.run([*cli, "start", "--device", "cpu", "--max-pixels", "4096", "--max-message-bytes", "1048576"],
-                   env=env, check=True)
+    subprocess.run(
+        [*cli, "start", "--device", "cpu", "--max-pixels", "4096", "--max-message-bytes", "1048576"],
+        env=env,
+        check=True,
+    )
     ctx = zmq.Context.instance()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
@@ -80,20 +83,32 @@ def main() -> None:
     share = {"headers": 0.7, "bytes": 0.15, "zmtp": 0.1, "nested": 0.05}
     t0 = time.time()
 
-    @settings(max_examples=int(args.cases * share["headers"]), deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=int(args.cases * share["headers"]),
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(header=headers, extra=frames)
     def header_cases(header, extra):
         record(exchange([msgpack.packb(header, use_bin_type=True), *extra]), "a fuzzed header")
 
-    @settings(max_examples=int(args.cases * share["bytes"]), deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=int(args.cases * share["bytes"]),
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(garbage=st.binary(min_size=1, max_size=300), extra=st.lists(st.binary(max_size=64), max_size=2))
     def byte_cases(garbage, extra):
         record(exchange([garbage, *extra]), "random bytes")
 
-    @settings(max_examples=int(args.cases * share["zmtp"]), deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=int(args.cases * share["zmtp"]),
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(garbage=st.binary(min_size=1, max_size=600), greet=st.booleans())
     def zmtp_cases(garbage, greet):
         with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
@@ -107,8 +122,12 @@ def main() -> None:
         outcomes["zmtp garbage"] += 1
         check_alive("ZMTP garbage")
 
-    @settings(max_examples=int(args.cases * share["nested"]), deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=int(args.cases * share["nested"]),
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(depth=st.integers(1, 20000), cut=st.integers(0, 40))
     def nested_cases(depth, cut):
         blob = b"\x81\xa1a" * depth + b"\xc0"
@@ -120,8 +139,13 @@ def main() -> None:
     status = exchange([protocol.pack({"id": "s", "op": "status"})])
     subprocess.run([*cli, "stop"], env=env, capture_output=True)
     total = sum(outcomes.values())
-    report = {"cases": total, "elapsed_s": round(elapsed, 1), "outcomes": dict(outcomes), "failures": failures,
-              "daemon_errors_counted": status.get("errors") if status else None}
+    report = {
+        "cases": total,
+        "elapsed_s": round(elapsed, 1),
+        "outcomes": dict(outcomes),
+        "failures": failures,
+        "daemon_errors_counted": status.get("errors") if status else None,
+    }
     print(f"{total} cases in {elapsed:.0f} s; the daemon answered ping after every one")
     print(f"outcomes: {dict(outcomes)}")
     print(f"internal errors or lost pings: {len(failures)}")

@@ -59,14 +59,25 @@ def background(kind: str, rng: np.random.Generator) -> np.ndarray:
         for _ in range(int(rng.integers(1, 4))):  # borders and bubble lines that pass near the text
             if rng.random() < 0.5:
                 x = int(rng.integers(20, w - 20))
-                g[:, x:x + int(rng.integers(1, 4))] = 0.0
+                g[:, x : x + int(rng.integers(1, 4))] = 0.0
             else:
-                cv2.ellipse(g, (int(rng.integers(0, w)), int(rng.integers(0, h))),
-                            (int(rng.integers(60, 200)), int(rng.integers(60, 200))), 0, 0, 360, 0.0,
-                            int(rng.integers(1, 4)), cv2.LINE_AA)
+                cv2.ellipse(
+                    g,
+                    (int(rng.integers(0, w)), int(rng.integers(0, h))),
+                    (int(rng.integers(60, 200)), int(rng.integers(60, 200))),
+                    0,
+                    0,
+                    360,
+                    0.0,
+                    int(rng.integers(1, 4)),
+                    cv2.LINE_AA,
+                )
     elif kind == "screentone":
-        g = pages.line_tone(h, w, rng) if rng.random() < 0.25 else \
-            pages.screentone(h, w, rng, gradient=bool(rng.random() < 0.5))
+        g = (
+            pages.line_tone(h, w, rng)
+            if rng.random() < 0.25
+            else pages.screentone(h, w, rng, gradient=bool(rng.random() < 0.5))
+        )
     elif kind == "hatching":
         g = np.ones((h, w), np.float32)
         for _ in range(int(rng.integers(3, 7))):
@@ -82,7 +93,7 @@ def background(kind: str, rng: np.random.Generator) -> np.ndarray:
         s = max(h / p.shape[0], w / p.shape[1]) * rng.uniform(1.0, 1.6)
         p = cv2.resize(p, (int(p.shape[1] * s) + 1, int(p.shape[0] * s) + 1), interpolation=cv2.INTER_AREA)
         y, x = int(rng.integers(0, p.shape[0] - h + 1)), int(rng.integers(0, p.shape[1] - w + 1))
-        return np.ascontiguousarray(p[y:y + h, x:x + w, :3], dtype=np.float32)
+        return np.ascontiguousarray(p[y : y + h, x : x + w, :3], dtype=np.float32)
     else:
         raise ValueError(kind)
     return np.repeat(g[..., None], 3, axis=2).astype(np.float32)
@@ -107,7 +118,7 @@ def tile(kind: str, i: int) -> dict:
         bh, bw = block.fill.shape
         x = int(rng.integers(0, max(1, SIZE - bw)))
         y = int(rng.integers(0, max(1, SIZE - bh)))
-        under = float(page[y:y + bh, x:x + bw].mean()) if bh and bw else 1.0
+        under = float(page[y : y + bh, x : x + bw].mean()) if bh and bw else 1.0
         fill = (0.0,) * 3 if under > 0.5 else (1.0,) * 3
         if kind == "photo" and rng.random() < 0.5:
             fill = tuple(rng.uniform(0, 1, 3))
@@ -122,6 +133,7 @@ def tile(kind: str, i: int) -> dict:
 
 
 # -------------------------------------------------------------------- methods
+
 
 def telea(t: dict) -> np.ndarray:
     return cv2.inpaint(t["raw"], t["hole"], 3, cv2.INPAINT_TELEA)
@@ -147,6 +159,7 @@ def guide_only(t: dict) -> np.ndarray:
 
 # -------------------------------------------------------------------- metrics
 
+
 def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
     d = (a.astype(np.float64) - b.astype(np.float64))[where] / 255
     return float(10 * np.log10(1 / max(float(np.mean(d * d)), 1e-10)))
@@ -156,22 +169,31 @@ def score(t: dict, out: np.ndarray) -> dict:
     from skimage.metrics import structural_similarity
 
     text = t["label"] == 1
-    zone = cv2.dilate((t["label"] > 0).astype(np.uint8),
-                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ZONE_PX + 1,) * 2)) > 0
+    zone = (
+        cv2.dilate(
+            (t["label"] > 0).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ZONE_PX + 1,) * 2)
+        )
+        > 0
+    )
     grey = [cv2.cvtColor(a, cv2.COLOR_RGB2GRAY) for a in (out, t["clean"])]
     _, ssim_map = structural_similarity(*grey, data_range=255, full=True)
     diff = np.abs(out.astype(np.int16) - t["clean"].astype(np.int16)).max(axis=2)
-    return {"psnr_zone": psnr(out, t["clean"], zone), "psnr_hole": psnr(out, t["clean"], t["hole"] > 0),
-            "ssim_zone": float(ssim_map[zone].mean()), "text_left": float(np.mean(diff[text] > VISIBLE * 255)),
-            # pooled over tiles below: squared error sums so a big hole counts for more
-            "sq_zone": float((((out.astype(np.float64) - t["clean"]) / 255) ** 2)[zone].sum()),
-            "n_zone": int(zone.sum() * 3)}
+    return {
+        "psnr_zone": psnr(out, t["clean"], zone),
+        "psnr_hole": psnr(out, t["clean"], t["hole"] > 0),
+        "ssim_zone": float(ssim_map[zone].mean()),
+        "text_left": float(np.mean(diff[text] > VISIBLE * 255)),
+        # pooled over tiles below: squared error sums so a big hole counts for more
+        "sq_zone": float((((out.astype(np.float64) - t["clean"]) / 255) ** 2)[zone].sum()),
+        "n_zone": int(zone.sum() * 3),
+    }
 
 
 def summarise(rows: list[dict]) -> dict:
     out = {k: float(np.mean([r[k] for r in rows])) for k in ("psnr_zone", "psnr_hole", "ssim_zone", "text_left")}
-    out["psnr_zone_pooled"] = float(10 * np.log10(sum(r["n_zone"] for r in rows) /
-                                                  max(sum(r["sq_zone"] for r in rows), 1e-10)))
+    out["psnr_zone_pooled"] = float(
+        10 * np.log10(sum(r["n_zone"] for r in rows) / max(sum(r["sq_zone"] for r in rows), 1e-10))
+    )
     out["seconds"] = float(np.mean([r["seconds"] for r in rows]))
     return out
 
@@ -180,8 +202,7 @@ def run(args: argparse.Namespace) -> dict:
     import torch
 
     torch.set_num_threads(args.threads)
-    runner = ModelRunner(args.device, inpainter_path=args.inpainter,
-                         backend="torch" if args.inpainter else "auto")
+    runner = ModelRunner(args.device, inpainter_path=args.inpainter, backend="torch" if args.inpainter else "auto")
     pipeline = Pipeline(runner)
     methods = {
         "textclean (shipped path)": lambda t: pipeline.inpaint(t["raw"], t["hole"]),
@@ -207,28 +228,42 @@ def run(args: argparse.Namespace) -> dict:
     summary = {m: {k: summarise(rows) for k, rows in per.items()} for m, per in results.items()}
     for m, per in results.items():
         summary[m]["all"] = summarise([r for rows in per.values() for r in rows])
-    return {"summary": summary, "examples": examples, "tiles": args.tiles, "backend": runner.backend,
-            "inpainter": runner.versions.get("inpainter"), "threads": args.threads}
+    return {
+        "summary": summary,
+        "examples": examples,
+        "tiles": args.tiles,
+        "backend": runner.backend,
+        "inpainter": runner.versions.get("inpainter"),
+        "threads": args.threads,
+    }
 
 
 def tables(r: dict) -> str:
     s = r["summary"]
     lines = [f"{r['tiles']} tiles of 384×384 per background; inpainter {r['inpainter']} on {r['backend']}.", ""]
     for kind in (*KINDS, "all"):
-        lines += [f"#### {kind}", "",
-                  "| method | PSNR text zone | pooled | PSNR hole | SSIM text zone | text left | s/tile |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            f"#### {kind}",
+            "",
+            "| method | PSNR text zone | pooled | PSNR hole | SSIM text zone | text left | s/tile |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for m, per in s.items():
             v = per[kind]
-            lines.append(f"| {m} | {v['psnr_zone']:.2f} dB | {v['psnr_zone_pooled']:.2f} dB | {v['psnr_hole']:.2f} dB"
-                         f" | {v['ssim_zone']:.3f} | {100 * v['text_left']:.2f}% | {v['seconds']:.2f} |")
+            lines.append(
+                f"| {m} | {v['psnr_zone']:.2f} dB | {v['psnr_zone_pooled']:.2f} dB | {v['psnr_hole']:.2f} dB"
+                f" | {v['ssim_zone']:.3f} | {100 * v['text_left']:.2f}% | {v['seconds']:.2f} |"
+            )
         lines.append("")
     ship, tel = s["textclean (shipped path)"], s["OpenCV Telea"]
-    lines += ["#### Shipped path minus Telea (PSNR in the text zone, mean of tiles)", "",
-              "| " + " | ".join((*KINDS, "all")) + " |", "|" + " --- |" * (len(KINDS) + 1),
-              "| " + " | ".join(f"{ship[k]['psnr_zone'] - tel[k]['psnr_zone']:+.2f} dB"
-                                for k in (*KINDS, "all")) + " |",
-              ""]
+    lines += [
+        "#### Shipped path minus Telea (PSNR in the text zone, mean of tiles)",
+        "",
+        "| " + " | ".join((*KINDS, "all")) + " |",
+        "|" + " --- |" * (len(KINDS) + 1),
+        "| " + " | ".join(f"{ship[k]['psnr_zone'] - tel[k]['psnr_zone']:+.2f} dB" for k in (*KINDS, "all")) + " |",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -237,10 +272,13 @@ def strip(t: dict, outs: dict, path: Path) -> None:
     ys, xs = np.nonzero(t["label"] == 1)
     cy, cx = int(np.median(ys)), int(np.median(xs))
     y0, x0 = int(np.clip(cy - 96, 0, SIZE - 192)), int(np.clip(cx - 96, 0, SIZE - 192))
-    win = np.s_[y0:y0 + 192, x0:x0 + 192]
+    win = np.s_[y0 : y0 + 192, x0 : x0 + 192]
     shown = np.where(t["hole"][..., None] > 0, np.array([255, 0, 255], np.uint8), t["raw"])
-    tiles = [("raw", t["raw"]), ("hole", shown)] + [(n.split(" (")[0], o) for n, o in outs.items()] + \
-        [("clean", t["clean"])]
+    tiles = (
+        [("raw", t["raw"]), ("hole", shown)]
+        + [(n.split(" (")[0], o) for n, o in outs.items()]
+        + [("clean", t["clean"])]
+    )
     row = []
     for name, img in tiles:
         c = cv2.resize(img[win], (288, 288), interpolation=cv2.INTER_NEAREST)
@@ -256,16 +294,25 @@ def write_report(r: dict, report: Path) -> None:
     for kind, (t, outs) in r["examples"].items():
         strip(t, outs, figs / f"inpainting_{kind}.png")
     (figs / "inpainting.json").write_text(json.dumps({k: v for k, v in r.items() if k != "examples"}, indent=1))
-    section = "\n".join([
-        START, "## Inpainting alone, per background (true mask)", "",
-        "Regenerate with `python bench/inpainting.py --report docs/BENCHMARKS.md`; the pages, the mask and the "
-        "scores are described in that script's docstring. *Shipped path* is `Pipeline.inpaint`: flat fill, the "
-        "structure-continuing guide and the network. *Guide alone* is the coarse stage without the network.", "",
-        tables(r), "Example strips (raw, hole in magenta, each method, clean; 1.5× zoom):", "",
-        *[f"![{k}](bench/inpainting_{k}.png)\n" for k in r["examples"]], END])
+    section = "\n".join(
+        [
+            START,
+            "## Inpainting alone, per background (true mask)",
+            "",
+            "Regenerate with `python bench/inpainting.py --report docs/BENCHMARKS.md`; the pages, the mask and the "
+            "scores are described in that script's docstring. *Shipped path* is `Pipeline.inpaint`: flat fill, the "
+            "structure-continuing guide and the network. *Guide alone* is the coarse stage without the network.",
+            "",
+            tables(r),
+            "Example strips (raw, hole in magenta, each method, clean; 1.5× zoom):",
+            "",
+            *[f"![{k}](bench/inpainting_{k}.png)\n" for k in r["examples"]],
+            END,
+        ]
+    )
     old = report.read_text() if report.exists() else "# Benchmarks\n"
     if START in old and END in old:
-        new = old[:old.index(START)] + section + old[old.index(END) + len(END):]
+        new = old[: old.index(START)] + section + old[old.index(END) + len(END) :]
     else:
         new = old.rstrip() + "\n\n" + section + "\n"
     report.write_text(new)

@@ -38,10 +38,18 @@ def large_text_page(seed: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray
     for _ in range(int(rng.integers(1, 3))):
         size = int(rng.integers(lo, hi))
         script = str(rng.choice(["ja", "en", "ko"]))
-        text = corpus.sfx(rng, script)[:3 if script != "en" else 6]
+        text = corpus.sfx(rng, script)[: 3 if script != "en" else 6]
         stroke = int(rng.choice([0, max(2, size // 14), max(3, size // 9)]))
-        block = render_block([text], pick_font(rng, script, "heldout", bold=True), size, False, stroke, 0, rng,
-                             float(rng.uniform(-20, 20)))
+        block = render_block(
+            [text],
+            pick_font(rng, script, "heldout", bold=True),
+            size,
+            False,
+            stroke,
+            0,
+            rng,
+            float(rng.uniform(-20, 20)),
+        )
         bh, bw = block.fill.shape
         x, y = int(rng.integers(0, max(1, w - bw))), int(rng.integers(0, max(1, h - bh)))
         fill = (0.0, 0.0, 0.0) if rng.random() < 0.6 else (1.0, 1.0, 1.0)

@@ -45,8 +45,7 @@ class PageScore:
     area_ratio: float  # mask pixels per reference pixel
 
     def row(self) -> str:
-        return (f"| {self.name} | {self.precision:.3f} | {self.recall:.3f} | {self.f1:.3f} "
-                f"| {self.area_ratio:.2f} |")
+        return f"| {self.name} | {self.precision:.3f} | {self.recall:.3f} | {self.f1:.3f} | {self.area_ratio:.2f} |"
 
 
 def overlay(rgb: np.ndarray, found: np.ndarray, false: np.ndarray, missed: np.ndarray) -> np.ndarray:
@@ -79,15 +78,20 @@ def _runner_for(segmenter: str | None, threshold: float | None):
 
 def main(argv: list[str] | None = None) -> list[PageScore]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pages", default=os.environ.get("TEXTCLEAN_REALPAGES", str(DEFAULT_PAGES)),
-                    help="folder of real pages (default: ../shared/realpages)")
+    ap.add_argument(
+        "--pages",
+        default=os.environ.get("TEXTCLEAN_REALPAGES", str(DEFAULT_PAGES)),
+        help="folder of real pages (default: ../shared/realpages)",
+    )
     ap.add_argument("--segmenter", default=None, help="weight file or training checkpoint (default: shipped)")
     ap.add_argument("--threshold", type=float, default=None, help="override the model's threshold")
     ap.add_argument("--grow", type=int, default=None, help="override the mask's grow (default: the CLI's)")
-    ap.add_argument("--coarse", type=int, default=None,
-                    help="override the pipeline's coarse pass for large lettering (0: off)")
-    ap.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "textclean-realpages"),
-                    help="folder for the overlays")
+    ap.add_argument(
+        "--coarse", type=int, default=None, help="override the pipeline's coarse pass for large lettering (0: off)"
+    )
+    ap.add_argument(
+        "--out", default=os.path.join(tempfile.gettempdir(), "textclean-realpages"), help="folder for the overlays"
+    )
     ap.add_argument("--json", default=None, help="also write the scores here")
     args = ap.parse_args(argv)
 
@@ -96,8 +100,11 @@ def main(argv: list[str] | None = None) -> list[PageScore]:
     from textclean.pipeline import Pipeline, PipelineConfig
     from textclean.pixels import to_u8_rgb
 
-    pages = sorted(p for p in Path(args.pages).glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")
-                   and not p.name.endswith(".ctd-mask.png"))
+    pages = sorted(
+        p
+        for p in Path(args.pages).glob("*")
+        if p.suffix.lower() in (".jpg", ".jpeg", ".png") and not p.name.endswith(".ctd-mask.png")
+    )
     if not pages:
         sys.exit(f"no pages in {args.pages}: point --pages or TEXTCLEAN_REALPAGES at the real-pages folder")
     config = PipelineConfig() if args.coarse is None else PipelineConfig(coarse_factor=args.coarse)
@@ -127,13 +134,14 @@ def main(argv: list[str] | None = None) -> list[PageScore]:
         else:
             vis = overlay(rgb, np.zeros_like(mask, bool), mask > 0, np.zeros_like(mask, bool))
             print(f"| {page.stem} | – | – | – | {(mask > 0).mean() * 100:.1f}% of the page |", flush=True)
-        cv2.imwrite(os.path.join(args.out, page.stem + ".overlay.jpg"), vis[..., ::-1],
-                    [cv2.IMWRITE_JPEG_QUALITY, 88])
+        cv2.imwrite(os.path.join(args.out, page.stem + ".overlay.jpg"), vis[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 88])
     if scores:
         mean_f1 = float(np.mean([s.f1 for s in scores]))
         min_p = min(s.precision for s in scores)
-        print(f"\nmean F1 {mean_f1:.3f}; lowest precision {min_p:.3f}; "
-              f"{len(pages)} pages in {time.perf_counter() - t0:.1f} s; overlays in {args.out}")
+        print(
+            f"\nmean F1 {mean_f1:.3f}; lowest precision {min_p:.3f}; "
+            f"{len(pages)} pages in {time.perf_counter() - t0:.1f} s; overlays in {args.out}"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump([s.__dict__ for s in scores], f, indent=1)

@@ -72,6 +72,7 @@ def eval_pages(n_manga: int, n_colour: int) -> list[Page]:
 
 # --------------------------------------------------------------------- methods
 
+
 @dataclass
 class Method:
     name: str
@@ -140,8 +141,7 @@ class DaemonClient:
     def __call__(self, page: Page) -> tuple[np.ndarray, np.ndarray]:
         h, w = page.raw.shape[:2]
         mask, out = self.client.remove_text(self.tc.Image(w, h, "RGB", "u8", page.raw.tobytes()))
-        return (np.frombuffer(mask.data, np.uint8).reshape(h, w),
-                np.frombuffer(out.data, np.uint8).reshape(h, w, 3))
+        return (np.frombuffer(mask.data, np.uint8).reshape(h, w), np.frombuffer(out.data, np.uint8).reshape(h, w, 3))
 
     def close(self) -> None:
         self.client.close()
@@ -151,6 +151,7 @@ class DaemonClient:
 
 # --------------------------------------------------------------------- metrics
 
+
 def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
     d = (a.astype(np.float64) - b.astype(np.float64))[where] / 255
     return float(10 * np.log10(1 / max(float(np.mean(d * d)), 1e-10)))
@@ -158,17 +159,29 @@ def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
 
 def score(page: Page, mask: np.ndarray | None, out: np.ndarray) -> dict:
     scored = page.label != 255
-    zone = cv2.dilate((page.label > 0).astype(np.uint8),
-                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ZONE_PX + 1,) * 2)) > 0
+    zone = (
+        cv2.dilate(
+            (page.label > 0).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ZONE_PX + 1,) * 2)
+        )
+        > 0
+    )
     diff_clean = np.abs(out.astype(np.int16) - page.clean.astype(np.int16)).max(axis=2)
     changed = np.abs(out.astype(np.int16) - page.raw.astype(np.int16)).max(axis=2) > 2
-    m = {"text_left": float(np.mean(diff_clean[page.text] > VISIBLE * 255)),
-         "psnr_zone": psnr(out, page.clean, zone), "psnr_page": psnr(out, page.clean, np.ones_like(zone)),
-         "collateral": float(np.mean(changed[~zone]))}
+    m = {
+        "text_left": float(np.mean(diff_clean[page.text] > VISIBLE * 255)),
+        "psnr_zone": psnr(out, page.clean, zone),
+        "psnr_page": psnr(out, page.clean, np.ones_like(zone)),
+        "collateral": float(np.mean(changed[~zone])),
+    }
     if mask is not None:
         pred = (mask > 0) & scored
-        near = cv2.dilate((page.label > 0).astype(np.uint8),
-                          cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * TOLERANCE_PX + 1,) * 2)) > 0
+        near = (
+            cv2.dilate(
+                (page.label > 0).astype(np.uint8),
+                cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * TOLERANCE_PX + 1,) * 2),
+            )
+            > 0
+        )
         tp = np.count_nonzero(pred & page.text)
         fp = np.count_nonzero(pred & ~near)
         fn = np.count_nonzero(~pred & page.text)
@@ -219,8 +232,9 @@ print(dt, hwm(), base, page.nbytes / 1e6)
 def scaling(sizes: list[float], threads: int) -> list[dict]:
     rows = []
     for mp in sizes:
-        r = subprocess.run([sys.executable, "-c", SCALING_CHILD, str(mp), str(threads)], capture_output=True,
-                           text=True, timeout=3600)
+        r = subprocess.run(
+            [sys.executable, "-c", SCALING_CHILD, str(mp), str(threads)], capture_output=True, text=True, timeout=3600
+        )
         if r.returncode != 0:
             rows.append({"mp": mp, "error": r.stderr.strip().splitlines()[-1]})
             continue
@@ -230,6 +244,7 @@ def scaling(sizes: list[float], threads: int) -> list[dict]:
 
 
 # ---------------------------------------------------------------------- report
+
 
 def _cpu_name() -> str:
     try:
@@ -292,59 +307,80 @@ def run(args: argparse.Namespace) -> dict:
     inp_page = time.perf_counter() - t
     results = {
         "machine": f"{_cpu_name()}, {os.cpu_count()} cores, "
-                   f"{args.threads} threads, {runner.info()['device']} ({runner.backend})",
+        f"{args.threads} threads, {runner.info()['device']} ({runner.backend})",
         "pages": {"manga": sum(p.kind == "manga" for p in pages), "colour": sum(p.kind == "colour" for p in pages)},
-        "quality": {name: {kind: aggregate(rows) for kind, rows in by_kind.items() if rows}
-                    for name, by_kind in scores.items()},
+        "quality": {
+            name: {kind: aggregate(rows) for kind, rows in by_kind.items() if rows} for name, by_kind in scores.items()
+        },
         "seconds_per_page": {m.name: float(np.mean(m.seconds)) for m in methods},
         "rapidocr_detect_s": float(np.mean(ocr.detect_seconds)),
         "segmenter_mp_s_512": 512 * 512 / 1e6 / seg_512,
         "segmenter_mp_s_page": manga.raw.shape[0] * manga.raw.shape[1] / 1e6 / seg_page,
         "inpainter_ms_page": 1000 * inp_page,
         "peak_rss_mb": peak_rss_mb(),
-        "scaling": scaling(args.scaling if args.scaling is not None else [1, 4, 16] if args.quick
-                           else [1, 4, 16, 64], args.threads),
+        "scaling": scaling(
+            args.scaling if args.scaling is not None else [1, 4, 16] if args.quick else [1, 4, 16, 64], args.threads
+        ),
     }
     results["examples"] = examples
     return results
 
 
 def tables(r: dict) -> str:
-    lines = [f"Machine: {r['machine']}. Pages: {r['pages']['manga']} manga (1200×1700), "
-             f"{r['pages']['colour']} colour (1280×850).", ""]
+    lines = [
+        f"Machine: {r['machine']}. Pages: {r['pages']['manga']} manga (1200×1700), "
+        f"{r['pages']['colour']} colour (1280×850).",
+        "",
+    ]
     for kind in ("manga", "colour"):
-        lines += [f"### Quality, {kind} pages", "",
-                  "| method | finds text | mask P | mask R | mask F1 | text left | PSNR text zone | PSNR page "
-                  "| collateral |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            f"### Quality, {kind} pages",
+            "",
+            "| method | finds text | mask P | mask R | mask F1 | text left | PSNR text zone | PSNR page | collateral |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for name, by_kind in r["quality"].items():
             q = by_kind.get(kind)
             if not q:
                 continue
             finds = "yes" if "f1" in q else "no (true mask)"
-            mask = (f"{q['precision']:.3f} | {q['recall']:.3f} | {q['f1']:.3f}" if "f1" in q else "– | – | –")
-            lines.append(f"| {name} | {finds} | {mask} | {q['text_left']:.1%} | {q['psnr_zone']:.2f} dB | "
-                         f"{q['psnr_page']:.2f} dB | {q['collateral']:.3%} |")
+            mask = f"{q['precision']:.3f} | {q['recall']:.3f} | {q['f1']:.3f}" if "f1" in q else "– | – | –"
+            lines.append(
+                f"| {name} | {finds} | {mask} | {q['text_left']:.1%} | {q['psnr_zone']:.2f} dB | "
+                f"{q['psnr_page']:.2f} dB | {q['collateral']:.3%} |"
+            )
         lines.append("")
     base = r["rapidocr_detect_s"]
     telea_s = r["seconds_per_page"]["OpenCV Telea, true mask"]
-    lines += ["### Speed (seconds per page, mean over all pages, same run)", "",
-              "| method | s/page | × rapidocr detection | × Telea |", "| --- | --- | --- | --- |"]
+    lines += [
+        "### Speed (seconds per page, mean over all pages, same run)",
+        "",
+        "| method | s/page | × rapidocr detection | × Telea |",
+        "| --- | --- | --- | --- |",
+    ]
     for name, s in r["seconds_per_page"].items():
         lines.append(f"| {name} | {s:.3f} | {s / base:.2f} | {s / telea_s:.1f} |")
-    lines += [f"| rapidocr DB detection alone | {base:.3f} | 1.00 | {base / telea_s:.1f} |", "",
-              f"- textclean segmenter: {r['segmenter_mp_s_512']:.2f} MP/s on 512×512 tiles, "
-              f"{r['segmenter_mp_s_page']:.2f} MP/s on a full 1200×1700 page",
-              f"- textclean inpainter, full manga page, true mask: {r['inpainter_ms_page']:.0f} ms",
-              f"- peak memory of the benchmark process: {r['peak_rss_mb']:.0f} MB", "",
-              "### Scaling (remove_text in a fresh process per size)", "",
-              "| page | seconds | s/MP | peak RSS MB (VmHWM) | of which before the page was processed | page MB |",
-              "| --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        f"| rapidocr DB detection alone | {base:.3f} | 1.00 | {base / telea_s:.1f} |",
+        "",
+        f"- textclean segmenter: {r['segmenter_mp_s_512']:.2f} MP/s on 512×512 tiles, "
+        f"{r['segmenter_mp_s_page']:.2f} MP/s on a full 1200×1700 page",
+        f"- textclean inpainter, full manga page, true mask: {r['inpainter_ms_page']:.0f} ms",
+        f"- peak memory of the benchmark process: {r['peak_rss_mb']:.0f} MB",
+        "",
+        "### Scaling (remove_text in a fresh process per size)",
+        "",
+        "| page | seconds | s/MP | peak RSS MB (VmHWM) | of which before the page was processed | page MB |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for row in r["scaling"]:
         if "error" in row:
             lines.append(f"| {row['mp']:g} MP | failed: {row['error']} | | | | |")
         else:
-            lines.append(f"| {row['mp']:g} MP | {row['seconds']:.2f} | {row['seconds'] / row['mp']:.2f} | "
-                         f"{row['peak_mb']:.0f} | {row['before_mb']:.0f} | {row['page_mb']:.0f} |")
+            lines.append(
+                f"| {row['mp']:g} MP | {row['seconds']:.2f} | {row['seconds'] / row['mp']:.2f} | "
+                f"{row['peak_mb']:.0f} | {row['before_mb']:.0f} | {row['page_mb']:.0f} |"
+            )
     return "\n".join(lines)
 
 
@@ -359,8 +395,7 @@ def plot(r: dict, path: Path) -> None:
         if "manga" in by_kind:
             s = r["seconds_per_page"][name]
             ax.scatter(s, by_kind["manga"]["psnr_zone"], s=60)
-            ax.annotate(name, (s, by_kind["manga"]["psnr_zone"]), fontsize=7, xytext=(4, 4),
-                        textcoords="offset points")
+            ax.annotate(name, (s, by_kind["manga"]["psnr_zone"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("seconds per page (log)")
     ax.set_ylabel("PSNR in the text zone, manga pages (dB)")
@@ -377,7 +412,7 @@ def strip(r: dict, path: Path) -> None:
         cy, cx = int(np.median(ys)), int(np.median(xs))
         h, w = page.raw.shape[:2]
         y0, x0 = int(np.clip(cy - 150, 0, h - 300)), int(np.clip(cx - 150, 0, w - 300))
-        window = np.s_[y0:y0 + 300, x0:x0 + 300]
+        window = np.s_[y0 : y0 + 300, x0 : x0 + 300]
         tiles = [page.raw[window]] + [o[window] for o in outs.values()] + [page.clean[window]]
         labels = ["raw"] + [n.split(",")[0].split(" (")[0] for n in outs] + ["clean"]
         row = []
@@ -410,7 +445,7 @@ def main() -> None:
         (figs / "results.json").write_text(json.dumps({k: v for k, v in r.items() if k != "examples"}, indent=1))
         # bench/inpainting.py owns a marked section of the same report: keep it.
         old = args.report.read_text() if args.report.exists() else ""
-        keep = old[old.index("<!-- inpainting:start -->"):] if "<!-- inpainting:start -->" in old else ""
+        keep = old[old.index("<!-- inpainting:start -->") :] if "<!-- inpainting:start -->" in old else ""
         args.report.write_text(
             "# Benchmarks\n\nRegenerate with `python bench/run.py --report docs/BENCHMARKS.md` "
             "(the quick version: `python bench/run.py --quick`).\n\n"
@@ -420,9 +455,11 @@ def main() -> None:
             "false positive; the faint rim is not scored); text left = share of text pixels still more than "
             "32/255 from the clean page; PSNR against the clean page inside the text zone (true mask grown by "
             "12 px) and over the page; collateral = share of pixels outside the text zone that changed.\n\n"
-            + text + "\n\n![quality against time](bench/quality_vs_time.png)\n\n"
+            + text
+            + "\n\n![quality against time](bench/quality_vs_time.png)\n\n"
             "Example crops (raw, each method, clean):\n\n![examples](bench/examples.png)\n"
-            + ("\n" + keep if keep else ""))
+            + ("\n" + keep if keep else "")
+        )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,8 @@ def page(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     img = np.full((h, w, 3), 235, np.uint8)
     for _ in range(max(1, h * w // 4000)):
         y, x = int(rng.integers(0, h - 12)), int(rng.integers(0, w - 30))
-        img[y:y + 10, x:x + 2] = 10
-        img[y + 4:y + 6, x:x + 20] = 10
+        img[y : y + 10, x : x + 2] = 10
+        img[y + 4 : y + 6, x : x + 20] = 10
     return img
 
 
@@ -69,8 +69,10 @@ def client_loop(endpoint: str, transport: str, n: int, seed: int, stats: Stats, 
     rng = np.random.default_rng(seed)
     client = tc.connect(endpoint, transport=transport, timeout=120)
     small, medium = page(240, 320, rng), page(900, 700, rng)
-    images = {"small": tc.Image(320, 240, "RGB", "u8", small.tobytes()),
-              "medium": tc.Image(700, 900, "RGB", "u8", medium.tobytes())}
+    images = {
+        "small": tc.Image(320, 240, "RGB", "u8", small.tobytes()),
+        "medium": tc.Image(700, 900, "RGB", "u8", medium.tobytes()),
+    }
     hole = np.zeros((240, 320), np.uint8)
     hole[50:90, 60:200] = 255
     hole_img = tc.Image(320, 240, "GRAY", "u8", hole.tobytes())
@@ -166,8 +168,12 @@ def main() -> None:
     pinger.start()
     deadline = time.time() + 60 * args.max_minutes
     per_client = args.requests // args.clients
-    threads = [threading.Thread(target=client_loop, args=(endpoint, ("pyzmq", "builtin")[i % 2], per_client, i,
-                                                          stats, deadline)) for i in range(args.clients)]
+    threads = [
+        threading.Thread(
+            target=client_loop, args=(endpoint, ("pyzmq", "builtin")[i % 2], per_client, i, stats, deadline)
+        )
+        for i in range(args.clients)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -183,13 +189,27 @@ def main() -> None:
     report = {
         "requests": sum(len(v) for k, v in stats.latency.items() if k != "ping (during inference)")
         + sum(stats.errors.values()),
-        "elapsed_s": round(elapsed, 1), "daemon_alive_at_end": alive,
-        "errors": dict(stats.errors), "lost": stats.lost,
-        "latency_ms": {op: {"n": len(v), "p50": 1000 * float(np.percentile(v, 50)),
-                            "p95": 1000 * float(np.percentile(v, 95)), "p99": 1000 * float(np.percentile(v, 99))}
-                       for op, v in sorted(stats.latency.items())},
-        "rss_mb": {"start": rss[0][1], "peak": max(m for _, m in rss), "end": rss[-1][1],
-                   "last_half_min": min(half), "last_half_max": max(half), "last_half_slope_mb_per_min": slope},
+        "elapsed_s": round(elapsed, 1),
+        "daemon_alive_at_end": alive,
+        "errors": dict(stats.errors),
+        "lost": stats.lost,
+        "latency_ms": {
+            op: {
+                "n": len(v),
+                "p50": 1000 * float(np.percentile(v, 50)),
+                "p95": 1000 * float(np.percentile(v, 95)),
+                "p99": 1000 * float(np.percentile(v, 99)),
+            }
+            for op, v in sorted(stats.latency.items())
+        },
+        "rss_mb": {
+            "start": rss[0][1],
+            "peak": max(m for _, m in rss),
+            "end": rss[-1][1],
+            "last_half_min": min(half),
+            "last_half_max": max(half),
+            "last_half_slope_mb_per_min": slope,
+        },
     }
     print(f"{report['requests']} requests in {elapsed:.0f} s; daemon alive at the end: {alive}")
     print(f"errors by op:code: {report['errors'] or 'none'}; lost (client-side failures): {len(stats.lost)}")
@@ -197,9 +217,11 @@ def main() -> None:
     for op, q in report["latency_ms"].items():
         print(f"{op:26s} {q['n']:6d} {q['p50']:9.1f} {q['p95']:9.1f} {q['p99']:9.1f}")
     r = report["rss_mb"]
-    print(f"daemon RSS MB: start {r['start']:.0f}, peak {r['peak']:.0f}, end {r['end']:.0f}; "
-          f"last half {r['last_half_min']:.0f}..{r['last_half_max']:.0f}, "
-          f"slope {r['last_half_slope_mb_per_min']:+.1f} MB/min")
+    print(
+        f"daemon RSS MB: start {r['start']:.0f}, peak {r['peak']:.0f}, end {r['end']:.0f}; "
+        f"last half {r['last_half_min']:.0f}..{r['last_half_max']:.0f}, "
+        f"slope {r['last_half_slope_mb_per_min']:+.1f} MB/min"
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

@@ -55,8 +55,10 @@ def main() -> None:
     ]
     for name, t in rows:
         print(f"{name:44s} {1000 * t:9.1f}")
-    print(f"segmenter throughput: {w * h / 1e6 / seg_page:.2f} MP/s on the page, "
-          f"{512 * 512 / 1e6 / seg_512:.2f} MP/s per tile")
+    print(
+        f"segmenter throughput: {w * h / 1e6 / seg_page:.2f} MP/s on the page, "
+        f"{512 * 512 / 1e6 / seg_512:.2f} MP/s per tile"
+    )
 
 
 if __name__ == "__main__":

@@ -29,12 +29,12 @@ def page(h: int = 200, w: int = 240, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     img = np.full((h, w, 3), 235, np.uint8)
     yy, xx = np.mgrid[0:h, 0:w]
-    tone = ((xx % 6 < 3) ^ (yy % 6 < 3))
-    img[h // 2:, : w // 2][tone[h // 2:, : w // 2]] = 40
+    tone = (xx % 6 < 3) ^ (yy % 6 < 3)
+    img[h // 2 :, : w // 2][tone[h // 2 :, : w // 2]] = 40
     for _ in range(12):
         y, x = rng.integers(0, h - 12), rng.integers(0, w - 30)
-        img[y:y + 10, x:x + 2] = 10
-        img[y + 4:y + 6, x:x + 20] = 10
+        img[y : y + 10, x : x + 2] = 10
+        img[y + 4 : y + 6, x : x + 20] = 10
     return img
 
 
@@ -51,8 +51,12 @@ def env(tmp_path):
     from .test_daemon import free_port
     from .test_daemon_cli import daemon_cli
 
-    e = {**os.environ, "TEXTCLEAN_STATE_DIR": str(tmp_path / "state"),
-         "TEXTCLEAN_ENDPOINT": f"tcp://127.0.0.1:{free_port()}", "OMP_NUM_THREADS": "1"}
+    e = {
+        **os.environ,
+        "TEXTCLEAN_STATE_DIR": str(tmp_path / "state"),
+        "TEXTCLEAN_ENDPOINT": f"tcp://127.0.0.1:{free_port()}",
+        "OMP_NUM_THREADS": "1",
+    }
     yield e
     daemon_cli(["stop", "--timeout", "30"], e)
 

@@ -15,8 +15,10 @@ INP_CONFIG = InpainterConfig(base_channels=8)
 def weight_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("weights")
     torch.manual_seed(0)
-    for kind, model, cfg in (("segmenter", TextSegmenter(SEG_CONFIG), SEG_CONFIG),
-                             ("inpainter", GatedUNet(INP_CONFIG), INP_CONFIG)):
+    for kind, model, cfg in (
+        ("segmenter", TextSegmenter(SEG_CONFIG), SEG_CONFIG),
+        ("inpainter", GatedUNet(INP_CONFIG), INP_CONFIG),
+    ):
         path = d / f"{kind}.pt"
         weights.save(path, kind, cfg.to_dict(), model.state_dict(), {"threshold": 0.4})
         loaded = TextSegmenter(cfg) if kind == "segmenter" else GatedUNet(cfg)
@@ -26,8 +28,9 @@ def weight_dir(tmp_path_factory):
 
 
 def runner(d, backend):
-    return ModelRunner("cpu", segmenter_path=str(d / "segmenter.pt"), inpainter_path=str(d / "inpainter.pt"),
-                       backend=backend)
+    return ModelRunner(
+        "cpu", segmenter_path=str(d / "segmenter.pt"), inpainter_path=str(d / "inpainter.pt"), backend=backend
+    )
 
 
 def test_onnx_backend_matches_torch(weight_dir):
@@ -44,11 +47,13 @@ def test_onnx_backend_matches_torch(weight_dir):
 
 def test_onnx_from_other_weights_is_not_used(weight_dir, tmp_path):
     import shutil
+
     for f in weight_dir.iterdir():
         shutil.copy(f, tmp_path / f.name)
     torch.manual_seed(1)
-    weights.save(tmp_path / "segmenter.pt", "segmenter", SEG_CONFIG.to_dict(), TextSegmenter(SEG_CONFIG).state_dict(),
-                 {})
+    weights.save(
+        tmp_path / "segmenter.pt", "segmenter", SEG_CONFIG.to_dict(), TextSegmenter(SEG_CONFIG).state_dict(), {}
+    )
     auto = runner(tmp_path, "auto")
     assert "segmenter" not in auto.onnx and "inpainter" in auto.onnx
     with pytest.raises(DeviceError, match="other weights"):

@@ -20,8 +20,9 @@ def page_png(tmp_path):
 
 def test_clean_writes_image_and_mask(tmp_path, page_png):
     out, mask = tmp_path / "out.png", tmp_path / "mask.png"
-    assert main(["clean", str(page_png), "-o", str(out), "--mask-out", str(mask), "--threshold", "0.5",
-                 *UNTRAINED]) == 0
+    assert (
+        main(["clean", str(page_png), "-o", str(out), "--mask-out", str(mask), "--threshold", "0.5", *UNTRAINED]) == 0
+    )
     cleaned, m = read_image(out), read_image(mask)
     assert cleaned.shape == (200, 240, 3) and m.shape == (200, 240)
     original = read_image(page_png)
@@ -34,8 +35,7 @@ def test_untrained_models_are_announced_loudly(tmp_path, page_png, capsys, monke
     assert "no trained weights" in capsys.readouterr().err
 
 
-def test_missing_weights_without_the_dev_flag_is_an_error_naming_the_file(tmp_path, page_png, capsys,
-                                                                         monkeypatch):
+def test_missing_weights_without_the_dev_flag_is_an_error_naming_the_file(tmp_path, page_png, capsys, monkeypatch):
     monkeypatch.setenv("TEXTCLEAN_WEIGHTS_DIR", str(tmp_path / "no-weights"))
     assert main(["clean", str(page_png), "-o", str(tmp_path / "o.png"), "--device", "cpu"]) == 2
     err = capsys.readouterr().err
@@ -80,15 +80,18 @@ def test_huge_header_is_refused_before_decoding(tmp_path, capsys):
     assert "over the limit" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flag,value,expected", [
-    ("--threshold", "3", "argument --threshold: must be between 0 and 1, exclusive, got 3"),
-    ("--threshold", "0", "argument --threshold: must be between 0 and 1, exclusive, got 0"),
-    ("--dilate", "-1", "argument --dilate: must be 0..64, got -1"),
-    ("--grow", "65", "argument --grow: must be 0..64, got 65"),
-    ("--min-area", "-5", "argument --min-area: must be 0..1000000, got -5"),
-    ("--max-pixels", "0", "argument --max-pixels: must be a whole number of pixels, 1 or more"),
-    ("--grow", "two", "argument --grow: must be a whole number (0..64), got 'two'"),
-])
+@pytest.mark.parametrize(
+    "flag,value,expected",
+    [
+        ("--threshold", "3", "argument --threshold: must be between 0 and 1, exclusive, got 3"),
+        ("--threshold", "0", "argument --threshold: must be between 0 and 1, exclusive, got 0"),
+        ("--dilate", "-1", "argument --dilate: must be 0..64, got -1"),
+        ("--grow", "65", "argument --grow: must be 0..64, got 65"),
+        ("--min-area", "-5", "argument --min-area: must be 0..1000000, got -5"),
+        ("--max-pixels", "0", "argument --max-pixels: must be a whole number of pixels, 1 or more"),
+        ("--grow", "two", "argument --grow: must be a whole number (0..64), got 'two'"),
+    ],
+)
 def test_bad_values_name_the_flag_typed_and_the_range(tmp_path, page_png, capsys, flag, value, expected):
     with pytest.raises(SystemExit) as exit_:
         main(["clean", str(page_png), "-o", str(tmp_path / "o.png"), flag, value, *UNTRAINED])
@@ -107,12 +110,26 @@ def test_small_pixel_limits_are_said_in_pixels(tmp_path, capsys):
     assert err.count(str(big)) == 1, "the file name is said once"
 
 
-@pytest.mark.parametrize("dtype,ext", [(np.uint8, ".png"), (np.uint16, ".png"), (np.uint16, ".tif"),
-                                       (np.float32, ".tif"), (np.uint8, ".webp"), (np.uint8, ".jpg")])
+@pytest.mark.parametrize(
+    "dtype,ext",
+    [
+        (np.uint8, ".png"),
+        (np.uint16, ".png"),
+        (np.uint16, ".tif"),
+        (np.float32, ".tif"),
+        (np.uint8, ".webp"),
+        (np.uint8, ".jpg"),
+    ],
+)
 def test_file_round_trip_keeps_depth_where_the_format_can(tmp_path, dtype, ext):
     rgb = page()
-    a = rgb.astype(np.uint16) * 257 if dtype == np.uint16 else (rgb / 255).astype(np.float32) \
-        if dtype == np.float32 else rgb
+    a = (
+        rgb.astype(np.uint16) * 257
+        if dtype == np.uint16
+        else (rgb / 255).astype(np.float32)
+        if dtype == np.float32
+        else rgb
+    )
     p = tmp_path / f"x{ext}"
     write_image(p, a)
     b = read_image(p)

@@ -7,10 +7,17 @@ from hypothesis import strategies as st
 from textclean_client import _msgpack
 
 values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-(2 ** 63), 2 ** 64 - 1), st.floats(allow_nan=False),
-              st.text(max_size=300), st.binary(max_size=300)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**63), 2**64 - 1),
+        st.floats(allow_nan=False),
+        st.text(max_size=300),
+        st.binary(max_size=300),
+    ),
     lambda inner: st.one_of(st.lists(inner, max_size=20), st.dictionaries(st.text(max_size=10), inner, max_size=20)),
-    max_leaves=40)
+    max_leaves=40,
+)
 
 
 @settings(max_examples=400, deadline=None)

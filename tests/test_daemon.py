@@ -79,6 +79,7 @@ def ask(sock: zmq.Socket, parts: list, timeout_ms: int = 10000) -> dict:
 
 # ----------------------------------------------------------------- every op
 
+
 def test_light_ops(client):
     assert client.ping()
     hello = client.hello()
@@ -92,8 +93,9 @@ def test_light_ops(client):
 def test_remove_text_segment_and_inpaint(client):
     rgb = page()
     progress = []
-    mask, cleaned = client.remove_text(as_image(rgb, "RGB"), params={"threshold": 0.3},
-                                       progress=lambda f, s: progress.append(f))
+    mask, cleaned = client.remove_text(
+        as_image(rgb, "RGB"), params={"threshold": 0.3}, progress=lambda f, s: progress.append(f)
+    )
     m, out = as_array(mask)[..., 0], as_array(cleaned)
     assert mask.layout == "GRAY" and cleaned.layout == "RGB" and cleaned.depth == "u8"
     assert np.array_equal(out[m == 0], rgb[m == 0])
@@ -110,8 +112,7 @@ def test_region_limits_the_search(client):
     rgb = page()
     region = np.zeros(rgb.shape[:2], np.uint8)
     region[:50, :50] = 255
-    mask, _ = client.remove_text(as_image(rgb, "RGB"), as_image(region, "GRAY"),
-                                 params={"threshold": 0.01, "grow": 4})
+    mask, _ = client.remove_text(as_image(rgb, "RGB"), as_image(region, "GRAY"), params={"threshold": 0.01, "grow": 4})
     assert not as_array(mask)[..., 0][region == 0].any()
 
 
@@ -122,10 +123,19 @@ def test_every_layout_and_depth_comes_back_the_same(daemon, layout, depth):
     rgb[70:120, 50:100] = (200, 30, 60)  # a flat patch: its hole is flat-filled exactly
     gray = rgb[..., :1]
     alpha = np.full(rgb.shape[:2] + (1,), 200, np.uint8)
-    base = {"RGBA": np.concatenate([rgb, alpha], 2), "BGRA": np.concatenate([rgb[..., ::-1], alpha], 2),
-            "RGB": rgb, "GRAY": gray, "GRAYA": np.concatenate([gray, alpha], 2)}[layout]
-    conv = {"u8": lambda a: a, "u16": lambda a: a.astype(np.uint16) * 257,
-            "f16": lambda a: (a / 255).astype(np.float16), "f32": lambda a: (a / 255).astype(np.float32)}
+    base = {
+        "RGBA": np.concatenate([rgb, alpha], 2),
+        "BGRA": np.concatenate([rgb[..., ::-1], alpha], 2),
+        "RGB": rgb,
+        "GRAY": gray,
+        "GRAYA": np.concatenate([gray, alpha], 2),
+    }[layout]
+    conv = {
+        "u8": lambda a: a,
+        "u16": lambda a: a.astype(np.uint16) * 257,
+        "f16": lambda a: (a / 255).astype(np.float16),
+        "f32": lambda a: (a / 255).astype(np.float32),
+    }
     a = conv[depth](base)
     hole = np.zeros(a.shape[:2], np.uint8)
     hole[10:40, 20:70] = 255
@@ -153,6 +163,7 @@ def test_padded_rows_are_read_by_stride(daemon):
 
 
 # ------------------------------------------------------------- concurrency
+
 
 def test_ping_answers_while_a_large_page_is_processed(daemon):
     big = np.tile(page(), (12, 12, 1))  # 2400×2880: seconds of work, even with ONNX Runtime
@@ -182,7 +193,7 @@ def test_concurrent_clients_of_both_kinds(daemon):
                 for j in range(3):
                     rgb = page(seed=i * 10 + j)
                     hole = np.zeros(rgb.shape[:2], np.uint8)
-                    hole[5 + j:30 + j, 5:50] = 255
+                    hole[5 + j : 30 + j, 5:50] = 255
                     out = as_array(c.inpaint(as_image(rgb, "RGB"), as_image(hole, "GRAY")))
                     results.append(np.array_equal(out[hole == 0], rgb[hole == 0]))
         except Exception as exc:  # noqa: BLE001 - reported below
@@ -250,6 +261,7 @@ def test_a_vanished_client_costs_only_the_work(daemon):
 
 # ------------------------------------------------------------- bad input
 
+
 def test_limits_and_malformed_requests_get_error_codes(pipeline):
     running = RunningServer(pipeline, limits=Limits(max_pixels=100_000, max_message_bytes=2_000_000))
     try:
@@ -285,6 +297,7 @@ def test_non_loopback_bind_is_refused_without_keys(pipeline):
 
 
 # ------------------------------------------------------ large and restarts
+
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_frames_over_100_mb_both_ways(daemon, transport):

@@ -22,8 +22,9 @@ UNTRAINED = [] if weights_path("segmenter").exists() and weights_path("inpainter
 
 
 def daemon_cli(args: list[str], env: dict, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "textclean.daemon", *args], env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "textclean.daemon", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def port(env: dict) -> str:
@@ -45,8 +46,11 @@ def daemons_of(state_dir: str) -> list[int]:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"textclean.daemon" in cmdline and b"--foreground" in cmdline and \
-                f"TEXTCLEAN_STATE_DIR={state_dir}".encode() in environ:
+        if (
+            b"textclean.daemon" in cmdline
+            and b"--foreground" in cmdline
+            and f"TEXTCLEAN_STATE_DIR={state_dir}".encode() in environ
+        ):
             pids.append(int(entry.name))
     return pids
 
@@ -83,9 +87,16 @@ def test_start_status_call_stop(env):
 
 
 def test_four_starts_at_once_leave_exactly_one_daemon(env):
-    procs = [subprocess.Popen([sys.executable, "-m", "textclean.daemon", "start", "--device", "cpu", *UNTRAINED],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "textclean.daemon", "start", "--device", "cpu", *UNTRAINED],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     results = [(p.wait(180), *p.communicate()) for p in procs]
     codes = sorted(code for code, _, _ in results)
     assert codes == [0, 4, 4, 4], results
@@ -110,6 +121,7 @@ def test_four_starts_at_once_leave_exactly_one_daemon(env):
 
 def test_a_busy_endpoint_is_reported(env):
     import zmq
+
     blocker = zmq.Context.instance().socket(zmq.ROUTER)
     blocker.bind(env["TEXTCLEAN_ENDPOINT"])
     try:
@@ -205,8 +217,13 @@ def test_a_refused_start_in_the_background_says_why_first(env, tmp_path):
 
 
 def test_stop_during_model_load_leaves_nothing_behind(env):
-    proc = subprocess.Popen([sys.executable, "-m", "textclean.daemon", "start", "--foreground", "--device", "cpu",
-                             *UNTRAINED], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "textclean.daemon", "start", "--foreground", "--device", "cpu", *UNTRAINED],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 60
     while not state_file(env, "pid").exists() and time.time() < deadline:
         time.sleep(0.05)
@@ -230,11 +247,17 @@ for argv in {commands}:
 def test_the_light_commands_never_import_torch(env):
     """stop, status, keys and the shell's side of start run without torch (the daemon itself loads it)."""
     commands = [["keys"], ["status"], ["start", "--device", "cpu", *UNTRAINED], ["status"], ["stop"]]
-    r = subprocess.run([sys.executable, "-c", LIGHT.format(commands=commands)], env=env, capture_output=True,
-                       text=True, timeout=240)
+    r = subprocess.run(
+        [sys.executable, "-c", LIGHT.format(commands=commands)], env=env, capture_output=True, text=True, timeout=240
+    )
     lines = [line.split()[1:] for line in r.stdout.splitlines() if line.startswith("RESULT ")]
-    assert [(c, code) for c, code, _ in lines] == [("keys", "0"), ("status", "3"), ("start", "0"), ("status", "0"),
-                                                    ("stop", "0")], r.stdout + r.stderr
+    assert [(c, code) for c, code, _ in lines] == [
+        ("keys", "0"),
+        ("status", "3"),
+        ("start", "0"),
+        ("status", "0"),
+        ("stop", "0"),
+    ], r.stdout + r.stderr
     assert all(flag == "False" for _, _, flag in lines), r.stdout
 
 
@@ -263,8 +286,14 @@ def test_install_service_systemd_and_launchd(env, tmp_path):
     r = daemon_cli(["install-service", "--platform", "darwin", "--dest", str(dest)], env)
     assert r.returncode == 0, r.stderr
     agent = plistlib.loads(next(dest.glob("org.textclean.daemon*.plist")).read_bytes())
-    assert agent["ProgramArguments"][-6:] == ["start", "--foreground", "--endpoint", env["TEXTCLEAN_ENDPOINT"],
-                                              "--device", "auto"]
+    assert agent["ProgramArguments"][-6:] == [
+        "start",
+        "--foreground",
+        "--endpoint",
+        env["TEXTCLEAN_ENDPOINT"],
+        "--device",
+        "auto",
+    ]
     assert agent["RunAtLoad"] and agent["KeepAlive"] == {"SuccessfulExit": False}
     assert agent["EnvironmentVariables"]["TEXTCLEAN_STATE_DIR"] == env["TEXTCLEAN_STATE_DIR"]
     assert "launchctl bootstrap" in r.stdout
@@ -278,11 +307,14 @@ def test_the_service_unit_runs_the_daemon(env, tmp_path):
     import shlex
 
     dest = tmp_path / "units"
-    assert daemon_cli(["install-service", "--platform", "linux", "--dest", str(dest), "--device", "cpu"],
-                      env).returncode == 0
-    exec_start = next(line for line in (next(dest.glob("*.service"))).read_text().splitlines()
-                      if line.startswith("ExecStart="))
-    argv = shlex.split(exec_start[len("ExecStart="):]) + UNTRAINED
+    assert (
+        daemon_cli(["install-service", "--platform", "linux", "--dest", str(dest), "--device", "cpu"], env).returncode
+        == 0
+    )
+    exec_start = next(
+        line for line in (next(dest.glob("*.service"))).read_text().splitlines() if line.startswith("ExecStart=")
+    )
+    argv = shlex.split(exec_start[len("ExecStart=") :]) + UNTRAINED
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120

@@ -126,9 +126,16 @@ def test_private_files_are_user_only(env, tmp_path):
     assert daemon_cli(["keys"], env).returncode == 0
     assert daemon_cli(["start", "--device", "cpu", *UNTRAINED], env).returncode == 0
     state = tmp_path / "state"
-    for path in [state, state_file(env, "pid"), state_file(env, "log"), state_file(env, "lock"), state / "keys",
-                 state / "keys" / "server.json",
-                 state / "keys" / "client.json", state / "keys" / "authorized_clients" / "client.key"]:
+    for path in [
+        state,
+        state_file(env, "pid"),
+        state_file(env, "log"),
+        state_file(env, "lock"),
+        state / "keys",
+        state / "keys" / "server.json",
+        state / "keys" / "client.json",
+        state / "keys" / "authorized_clients" / "client.key",
+    ]:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, f"{path} is open to others: {oct(mode)}"
 
@@ -150,13 +157,18 @@ def test_curve_needs_the_right_key(pipeline, tmp_path):
             assert c.ping()
         ping = protocol.pack({"id": 1, "op": "ping"})
         wrong_public, wrong_secret = zmq.curve_keypair()
-        for curve in (None, {"server_public": good["server_public"], "client_public": wrong_public,
-                             "client_secret": wrong_secret}):
+        for curve in (
+            None,
+            {"server_public": good["server_public"], "client_public": wrong_public, "client_secret": wrong_secret},
+        ):
             s = zmq.Context.instance().socket(zmq.DEALER)
             s.setsockopt(zmq.LINGER, 0)
             if curve:
                 s.curve_serverkey, s.curve_publickey, s.curve_secretkey = (
-                    curve["server_public"], curve["client_public"], curve["client_secret"])
+                    curve["server_public"],
+                    curve["client_public"],
+                    curve["client_secret"],
+                )
             s.connect(running.endpoint)
             s.send(ping)
             assert not s.poll(2000), "a client without the right key got a reply"
@@ -193,7 +205,15 @@ def test_cli_truncated_file(tmp_path, capsys):
 
 
 def test_import_of_the_daemon_module_is_cheap():
-    r = subprocess.run([sys.executable, "-c", "import sys, textclean.daemon, textclean.endpoints, textclean.statedir; "
-                        "print('torch' in sys.modules, 'numpy' in sys.modules)"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, textclean.daemon, textclean.endpoints, textclean.statedir; "
+            "print('torch' in sys.modules, 'numpy' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.stdout.strip() == "False False", "the daemon CLI imports torch or numpy before it needs to"

@@ -17,8 +17,10 @@ import pytest
 
 from .editors import harness
 
-pytestmark = [pytest.mark.editors, pytest.mark.skipif(harness.unavailable_reason() is not None,
-                                                      reason=str(harness.unavailable_reason()))]
+pytestmark = [
+    pytest.mark.editors,
+    pytest.mark.skipif(harness.unavailable_reason() is not None, reason=str(harness.unavailable_reason())),
+]
 
 HOME = "/tmp/gimp-home"
 
@@ -33,8 +35,9 @@ def installed(root, tmp_path_factory):
     return home
 
 
-def run_gimp(root: harness.EditorRoot, page: np.ndarray, scenario: dict, hide: tuple[str, ...] = ()
-             ) -> tuple[dict, Path]:
+def run_gimp(
+    root: harness.EditorRoot, page: np.ndarray, scenario: dict, hide: tuple[str, ...] = ()
+) -> tuple[dict, Path]:
     base = root / "tmp" / "tc"
     shutil.rmtree(base, ignore_errors=True)
     (base / "out").mkdir(parents=True)
@@ -42,9 +45,20 @@ def run_gimp(root: harness.EditorRoot, page: np.ndarray, scenario: dict, hide: t
     (base / "scenario.json").write_text(json.dumps(scenario))
     shutil.copy(harness.REPO / "tests" / "editors" / "gimp_scenario.py", base / "scenario.py")
     proc = harness.run_in_root(
-        [f"gimp-console-{root.gimp}", "-idf", "--batch-interpreter", "python-fu-eval", "-b",
-         "exec(open('/tmp/tc/scenario.py').read())", "--quit"],
-        {"HOME": HOME}, hide=hide, timeout=300, root=root)
+        [
+            f"gimp-console-{root.gimp}",
+            "-idf",
+            "--batch-interpreter",
+            "python-fu-eval",
+            "-b",
+            "exec(open('/tmp/tc/scenario.py').read())",
+            "--quit",
+        ],
+        {"HOME": HOME},
+        hide=hide,
+        timeout=300,
+        root=root,
+    )
     result_file = base / "out" / "result.json"
     assert result_file.exists(), f"GIMP wrote no result:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     result = json.loads(result_file.read_text())
@@ -91,27 +105,36 @@ def check_selection(sel: np.ndarray, truth) -> None:
 
 
 def test_remove_text_with_pyzmq(root, installed, daemon, truth):
-    result, out = run_gimp(root, truth.raw, {"procedure": "plug-in-textclean-remove-text",
-                                             "params": {"endpoint": daemon.endpoint}})
+    result, out = run_gimp(
+        root, truth.raw, {"procedure": "plug-in-textclean-remove-text", "params": {"endpoint": daemon.endpoint}}
+    )
     check_text_removed(result, out, truth)
 
 
 def test_remove_text_with_the_builtin_client(root, installed, daemon, truth):
-    result, out = run_gimp(root, truth.raw, {"procedure": "plug-in-textclean-remove-text",
-                                             "params": {"endpoint": daemon.endpoint}}, hide=("zmq", "msgpack"))
+    result, out = run_gimp(
+        root,
+        truth.raw,
+        {"procedure": "plug-in-textclean-remove-text", "params": {"endpoint": daemon.endpoint}},
+        hide=("zmq", "msgpack"),
+    )
     check_text_removed(result, out, truth)
 
 
 def test_remove_text_on_a_16_bit_image(root, installed, daemon, truth):
-    result, out = run_gimp(root, truth.raw, {"procedure": "plug-in-textclean-remove-text", "precision": "u16",
-                                             "params": {"endpoint": daemon.endpoint}})
+    result, out = run_gimp(
+        root,
+        truth.raw,
+        {"procedure": "plug-in-textclean-remove-text", "precision": "u16", "params": {"endpoint": daemon.endpoint}},
+    )
     assert "u16" in result["encoding"]
     check_text_removed(result, out, truth)
 
 
 def test_select_text_only_selects(root, installed, daemon, truth):
-    result, out = run_gimp(root, truth.raw, {"procedure": "plug-in-textclean-select-text",
-                                             "params": {"endpoint": daemon.endpoint}})
+    result, out = run_gimp(
+        root, truth.raw, {"procedure": "plug-in-textclean-select-text", "params": {"endpoint": daemon.endpoint}}
+    )
     assert result["status"] == "success" and result["original_unchanged"]
     assert result["layers"] == result["layers_before"]
     check_selection(selection(out, result), truth)
@@ -119,19 +142,29 @@ def test_select_text_only_selects(root, installed, daemon, truth):
 
 def test_remove_text_looks_only_inside_the_selection(root, installed, daemon, truth):
     x, y, w, h = 0, 0, 300, 250
-    result, out = run_gimp(root, truth.raw, {"procedure": "plug-in-textclean-remove-text", "select": [x, y, w, h],
-                                             "params": {"endpoint": daemon.endpoint}})
+    result, out = run_gimp(
+        root,
+        truth.raw,
+        {"procedure": "plug-in-textclean-remove-text", "select": [x, y, w, h], "params": {"endpoint": daemon.endpoint}},
+    )
     assert result["status"] == "success"
     sel = selection(out, result)
     outside = np.ones_like(sel, bool)
-    outside[y:y + h, x:x + w] = False
+    outside[y : y + h, x : x + w] = False
     assert not sel[outside].any()
     assert sel[~outside].any()
 
 
 def test_inpaint_selection(root, installed, daemon, truth):
-    result, out = run_gimp(root, truth.raw, {"procedure": "plug-in-textclean-inpaint-selection",
-                                             "select": [40, 60, 80, 50], "params": {"endpoint": daemon.endpoint}})
+    result, out = run_gimp(
+        root,
+        truth.raw,
+        {
+            "procedure": "plug-in-textclean-inpaint-selection",
+            "select": [40, 60, 80, 50],
+            "params": {"endpoint": daemon.endpoint},
+        },
+    )
     assert result["status"] == "success" and result["original_unchanged"]
     assert result["new_layer"]["name"] == "Inpainted"
     before, after = layer_pixels(out, "before.raw", result), layer_pixels(out, "new.raw", result)
@@ -141,8 +174,11 @@ def test_inpaint_selection(root, installed, daemon, truth):
 
 
 def test_layer_with_offsets_larger_than_the_canvas(root, installed, daemon, truth):
-    result, out = run_gimp(root, truth.raw, {"procedure": "plug-in-textclean-remove-text", "offset": [-20, -10],
-                                             "params": {"endpoint": daemon.endpoint}})
+    result, out = run_gimp(
+        root,
+        truth.raw,
+        {"procedure": "plug-in-textclean-remove-text", "offset": [-20, -10], "params": {"endpoint": daemon.endpoint}},
+    )
     assert result["status"] == "success" and result["original_unchanged"]
     assert result["offsets"] == [-20, -10] and result["width"] > result["canvas"][0]
     assert result["new_layer"]["offsets"] == [-20, -10]
@@ -153,16 +189,20 @@ def test_layer_with_offsets_larger_than_the_canvas(root, installed, daemon, trut
 
 
 def test_grayscale_image(root, installed, daemon, truth):
-    result, out = run_gimp(root, truth.raw, {"procedure": "plug-in-textclean-remove-text", "grayscale": True,
-                                             "params": {"endpoint": daemon.endpoint}})
+    result, out = run_gimp(
+        root,
+        truth.raw,
+        {"procedure": "plug-in-textclean-remove-text", "grayscale": True, "params": {"endpoint": daemon.endpoint}},
+    )
     assert result["encoding"].startswith("Y")
     check_text_removed(result, out, truth)
 
 
 def test_daemon_stopped_gives_a_clear_error_and_changes_nothing(root, installed, truth):
     endpoint = f"tcp://127.0.0.1:{harness.free_port()}"
-    result, out = run_gimp(root, truth.raw, {"procedure": "plug-in-textclean-remove-text",
-                                             "params": {"endpoint": endpoint}})
+    result, out = run_gimp(
+        root, truth.raw, {"procedure": "plug-in-textclean-remove-text", "params": {"endpoint": endpoint}}
+    )
     assert result["status"] == "execution-error"
     assert "textclean-daemon start" in result["error"]
     assert result["original_unchanged"] and result["layers"] == result["layers_before"]
@@ -205,15 +245,34 @@ def test_one_undo_restores_the_image_in_the_gimp_gui(root, installed, daemon, tr
     (base / "gui.py").write_text(GUI_SCRIPT)
     display = f":{harness.free_port() % 500 + 100}"
     env = {"HOME": HOME, "DISPLAY": display}
-    xvfb = subprocess.Popen(["chroot", str(root), "Xvfb", display, "-screen", "0", "1200x900x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    xvfb = subprocess.Popen(
+        ["chroot", str(root), "Xvfb", display, "-screen", "0", "1200x900x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     gimp = None
     try:
         time.sleep(2)
-        gimp = subprocess.Popen(["chroot", str(root), "env", "-i", "PATH=/usr/bin:/bin", f"HOME={HOME}",
-                                 f"DISPLAY={display}", "gimp", "-df", "--no-splash", "--batch-interpreter",
-                                 "python-fu-eval", "-b", "exec(open('/tmp/tc/gui.py').read())"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        gimp = subprocess.Popen(
+            [
+                "chroot",
+                str(root),
+                "env",
+                "-i",
+                "PATH=/usr/bin:/bin",
+                f"HOME={HOME}",
+                f"DISPLAY={display}",
+                "gimp",
+                "-df",
+                "--no-splash",
+                "--batch-interpreter",
+                "python-fu-eval",
+                "-b",
+                "exec(open('/tmp/tc/gui.py').read())",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
         def wait_for(name: str) -> None:
             deadline = time.time() + 120
@@ -267,15 +326,30 @@ def test_the_default_folder_reaches_gimp_3_2_after_3_0(root, tmp_path):
     home = root / "tmp" / "upgrade-home"
     shutil.rmtree(home, ignore_errors=True)
     (home / ".config" / "GIMP" / "3.0").mkdir(parents=True)
-    r = subprocess.run([sys.executable, "-m", "textclean.cli", "install-plugin", "gimp", "--zip-dir", str(tmp_path)],
-                       env={**os.environ, "XDG_CONFIG_HOME": str(home / ".config")}, capture_output=True, text=True,
-                       timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "textclean.cli", "install-plugin", "gimp", "--zip-dir", str(tmp_path)],
+        env={**os.environ, "XDG_CONFIG_HOME": str(home / ".config")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0 and str(home / ".config" / "GIMP" / "3.0" / "plug-ins" / "textclean") in r.stdout
     base = root / "tmp" / "tc"
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
     (base / "check.py").write_text(UPGRADE_CHECK)
-    harness.run_in_root([f"gimp-console-{root.gimp}", "-idf", "--batch-interpreter", "python-fu-eval", "-b",
-                         "exec(open('/tmp/tc/check.py').read())", "--quit"], {"HOME": "/tmp/upgrade-home"},
-                        timeout=300, root=root)
+    harness.run_in_root(
+        [
+            f"gimp-console-{root.gimp}",
+            "-idf",
+            "--batch-interpreter",
+            "python-fu-eval",
+            "-b",
+            "exec(open('/tmp/tc/check.py').read())",
+            "--quit",
+        ],
+        {"HOME": "/tmp/upgrade-home"},
+        timeout=300,
+        root=root,
+    )
     assert (base / "upgrade.txt").read_text() == f"{root.gimp_full} found"

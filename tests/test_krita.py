@@ -16,8 +16,10 @@ import pytest
 from .editors import harness
 from .test_gimp import check_selection
 
-pytestmark = [pytest.mark.editors, pytest.mark.skipif(harness.unavailable_reason() is not None,
-                                                      reason=str(harness.unavailable_reason()))]
+pytestmark = [
+    pytest.mark.editors,
+    pytest.mark.skipif(harness.unavailable_reason() is not None, reason=str(harness.unavailable_reason())),
+]
 HOME = "/tmp/krita-home"
 
 
@@ -95,8 +97,9 @@ def decode(data: bytes, h: int, w: int, model: str, depth: str) -> np.ndarray:
     return a[..., [2, 1, 0]] if depth in ("U8", "U16") else a[..., :3]
 
 
-def run_krita(root: harness.EditorRoot, pykrita: Path, truth, scenario: dict, hide: tuple[str, ...] = ()
-              ) -> tuple[dict, Path]:
+def run_krita(
+    root: harness.EditorRoot, pykrita: Path, truth, scenario: dict, hide: tuple[str, ...] = ()
+) -> tuple[dict, Path]:
     base = root / "tmp" / "tc"
     shutil.rmtree(base, ignore_errors=True)
     (base / "out").mkdir(parents=True)
@@ -105,10 +108,13 @@ def run_krita(root: harness.EditorRoot, pykrita: Path, truth, scenario: dict, hi
     (base / "page.raw").write_bytes(encode(truth.raw, scenario["model"], scenario["depth"]))
     (base / "scenario.json").write_text(json.dumps(scenario))
     shutil.copy(harness.REPO / "tests" / "editors" / "krita_scenario.py", base / "krita_scenario.py")
-    proc = harness.run_in_root(["kritarunner", "-s", "krita_scenario", "-f", "run"],
-                               {"HOME": HOME, "QT_QPA_PLATFORM": "offscreen",
-                                "PYTHONPATH": f"/tmp/tc:{HOME}/.local/share/krita/pykrita"}, hide=hide, timeout=300,
-                               root=root)
+    proc = harness.run_in_root(
+        ["kritarunner", "-s", "krita_scenario", "-f", "run"],
+        {"HOME": HOME, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": f"/tmp/tc:{HOME}/.local/share/krita/pykrita"},
+        hide=hide,
+        timeout=300,
+        root=root,
+    )
     result_file = base / "out" / "result.json"
     assert result_file.exists(), f"Krita wrote no result:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     result = json.loads(result_file.read_text())
@@ -141,20 +147,27 @@ def check_removed(result: dict, out: Path, truth) -> None:
 
 @pytest.mark.parametrize("depth", ["U8", "U16", "F16", "F32"])
 def test_remove_text_rgba(root, installed, daemon, truth, depth):
-    result, out = run_krita(root, installed, truth, {"action": "remove_text", "depth": depth,
-                                                     "params": {"endpoint": daemon.endpoint}})
+    result, out = run_krita(
+        root, installed, truth, {"action": "remove_text", "depth": depth, "params": {"endpoint": daemon.endpoint}}
+    )
     check_removed(result, out, truth)
 
 
 def test_remove_text_with_the_builtin_client(root, installed, daemon, truth):
-    result, out = run_krita(root, installed, truth, {"action": "remove_text", "params": {"endpoint": daemon.endpoint}},
-                            hide=("zmq", "msgpack"))
+    result, out = run_krita(
+        root,
+        installed,
+        truth,
+        {"action": "remove_text", "params": {"endpoint": daemon.endpoint}},
+        hide=("zmq", "msgpack"),
+    )
     check_removed(result, out, truth)
 
 
 def test_remove_text_graya(root, installed, daemon, truth):
-    result, out = run_krita(root, installed, truth, {"action": "remove_text", "model": "GRAYA",
-                                                     "params": {"endpoint": daemon.endpoint}})
+    result, out = run_krita(
+        root, installed, truth, {"action": "remove_text", "model": "GRAYA", "params": {"endpoint": daemon.endpoint}}
+    )
     check_removed(result, out, truth)
 
 
@@ -165,8 +178,12 @@ def test_select_text_and_inpaint_selection(root, installed, daemon, truth):
     h, w = truth.raw.shape[:2]
     check_selection(np.frombuffer((out / "selection.raw").read_bytes(), np.uint8).reshape(h, w), truth)
 
-    result, out = run_krita(root, installed, truth, {"action": "inpaint_selection", "select": [40, 60, 80, 50],
-                                                     "params": {"endpoint": daemon.endpoint}})
+    result, out = run_krita(
+        root,
+        installed,
+        truth,
+        {"action": "inpaint_selection", "select": [40, 60, 80, 50], "params": {"endpoint": daemon.endpoint}},
+    )
     assert "error" not in result and result["new_layer"]["name"] == "Inpainted" and result["original_unchanged"]
     before = np.frombuffer((out / "before.raw").read_bytes(), np.uint8).reshape(h, w, 4)
     after = np.frombuffer((out / "new.raw").read_bytes(), np.uint8).reshape(h, w, 4)
@@ -176,15 +193,20 @@ def test_select_text_and_inpaint_selection(root, installed, daemon, truth):
 
 
 def test_layer_with_offsets(root, installed, daemon, truth):
-    result, out = run_krita(root, installed, truth, {"action": "remove_text", "offset": [-20, -10],
-                                                     "params": {"endpoint": daemon.endpoint}})
+    result, out = run_krita(
+        root, installed, truth, {"action": "remove_text", "offset": [-20, -10], "params": {"endpoint": daemon.endpoint}}
+    )
     assert result["bounds"][:2] == [-20, -10]
     check_removed(result, out, truth)
 
 
 def test_cmyk_gets_a_clear_message(root, installed, daemon, truth):
-    result, _ = run_krita(root, installed, truth, {"action": "remove_text", "model": "CMYKA", "depth": "U8",
-                                                   "params": {"endpoint": daemon.endpoint}})
+    result, _ = run_krita(
+        root,
+        installed,
+        truth,
+        {"action": "remove_text", "model": "CMYKA", "depth": "U8", "params": {"endpoint": daemon.endpoint}},
+    )
     assert result["error_type"] == "PluginError" and "CMYK" in result["error"] and "Convert" in result["error"]
     assert result["original_unchanged"] and result["layers"] == result["layers_before"]
 
@@ -197,7 +219,7 @@ def test_daemon_stopped(root, installed, truth):
     assert not result["has_selection"]
 
 
-GUI_PROBE = r'''
+GUI_PROBE = r"""
 import json, os
 from krita import Extension, Krita
 from PyQt5.QtCore import QTimer
@@ -243,7 +265,7 @@ class Probe(Extension):
 
 
 Krita.instance().addExtension(Probe(Krita.instance()))
-'''
+"""
 
 
 def test_the_installed_plugin_loads_in_the_krita_gui_and_undo_removes_its_layer(root, installed, daemon, truth):
@@ -257,8 +279,9 @@ def test_the_installed_plugin_loads_in_the_krita_gui_and_undo_removes_its_layer(
     probe = installed / "tc_probe"
     probe.mkdir(exist_ok=True)
     (probe / "__init__.py").write_text(GUI_PROBE)
-    (installed / "tc_probe.desktop").write_text("[Desktop Entry]\nType=Service\nServiceTypes=Krita/PythonPlugin\n"
-                                               "X-KDE-Library=tc_probe\nName=tc_probe\n")
+    (installed / "tc_probe.desktop").write_text(
+        "[Desktop Entry]\nType=Service\nServiceTypes=Krita/PythonPlugin\nX-KDE-Library=tc_probe\nName=tc_probe\n"
+    )
     kritarc = root / HOME.lstrip("/") / ".config" / "kritarc"
     original = kritarc.read_text()
     kritarc.write_text(original.replace("[python]\n", "[python]\nenable_tc_probe=true\n"))

@@ -38,9 +38,22 @@ def test_the_docker_actions_and_scripts_work(binding, server, tmp_path):
     (tmp_path / "page.raw").write_bytes(bgra(rgb).tobytes())
     dead = f"tcp://127.0.0.1:{free_port()}"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TEXTCLEAN_TEST_QT": binding}
-    r = subprocess.run([sys.executable, str(HERE / "mock" / "docker_scenario.py"), server.endpoint, dead,
-                        str(tmp_path / "page.raw"), str(w), str(h), str(tmp_path)], env=env, capture_output=True,
-                       text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "mock" / "docker_scenario.py"),
+            server.endpoint,
+            dead,
+            str(tmp_path / "page.raw"),
+            str(w),
+            str(h),
+            str(tmp_path),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     result_file = tmp_path / "result.json"
     assert result_file.exists(), r.stdout[-3000:] + r.stderr[-3000:]
     res = json.loads(result_file.read_text())

@@ -53,7 +53,7 @@ def test_inpainter_cannot_see_hole_pixels():
 def test_runner_inpaint_pads_odd_sizes(runner, h, w):
     img = np.random.default_rng(0).random((h, w, 3), dtype=np.float32)
     hole = np.zeros((h, w), bool)
-    hole[h // 3: h // 2, w // 3: w // 2 + 1] = True
+    hole[h // 3 : h // 2, w // 3 : w // 2 + 1] = True
     out = runner.inpaint(img, hole)
     assert out.shape == (h, w, 3) and out.dtype == np.float32
 

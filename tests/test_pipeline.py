@@ -213,7 +213,7 @@ def test_tiles_cover_the_page_with_interiors_and_little_overlap(length, max_tile
     covered = np.zeros(end, bool)
     for s in starts:
         assert 0 <= s and s + tile <= end
-        covered[s + (margin if s > 0 else 0): s + tile - (margin if s + tile < end else 0)] = True
+        covered[s + (margin if s > 0 else 0) : s + tile - (margin if s + tile < end else 0)] = True
     assert covered[:length].all()
     if length > max_tile:  # the work is close to the page, not twice it
         assert len(starts) * tile <= length + 2 * margin * len(starts) + 16 * len(starts)

@@ -29,15 +29,18 @@ from textclean_client import params as param_table  # noqa: E402
 from textclean_krita import core as krita_core  # noqa: E402
 
 
-@pytest.mark.parametrize("encoding,expected", [
-    ("R'G'B'A u8", ("R'G'B'A u8", "RGBA", "u8")),
-    ("R'G'B' u16", ("R'G'B' u16", "RGB", "u16")),
-    ("RGBA float", ("RGBA float", "RGBA", "f32")),
-    ("R~G~B~A half", ("R~G~B~A half", "RGBA", "f16")),
-    ("Y'A u8", ("Y'A u8", "GRAYA", "u8")),
-    ("Y u32", ("Y float", "GRAY", "f32")),
-    ("RaGaBaA float", ("RGBA float", "RGBA", "f32")),
-])
+@pytest.mark.parametrize(
+    "encoding,expected",
+    [
+        ("R'G'B'A u8", ("R'G'B'A u8", "RGBA", "u8")),
+        ("R'G'B' u16", ("R'G'B' u16", "RGB", "u16")),
+        ("RGBA float", ("RGBA float", "RGBA", "f32")),
+        ("R~G~B~A half", ("R~G~B~A half", "RGBA", "f16")),
+        ("Y'A u8", ("Y'A u8", "GRAYA", "u8")),
+        ("Y u32", ("Y float", "GRAY", "f32")),
+        ("RaGaBaA float", ("RGBA float", "RGBA", "f32")),
+    ],
+)
 def test_gimp_wire_format_keeps_the_layers_own_encoding(encoding, expected):
     assert gimp_core.wire_format(encoding) == expected
 
@@ -63,14 +66,21 @@ def test_gimp_procedures_cover_every_shared_action():
 
 # ------------------------------------------------------- the shared editor core
 
+
 def test_editor_params_follow_the_parameter_table():
     assert editor.params({"threshold": 0.0, "grow": 4, "endpoint": "x"}) == {"grow": 4}
     assert editor.params({"threshold": 0.6, "grow": "2"}) == {"grow": 2, "threshold": 0.6}
-    assert editor.params({"threshold": None, "min_area": 5.0, "fill_holes": False}) == {"min_area": 5,
-                                                                                       "fill_holes": False}
+    assert editor.params({"threshold": None, "min_area": 5.0, "fill_holes": False}) == {
+        "min_area": 5,
+        "fill_holes": False,
+    }
     grow = param_table.BY_NAME["grow"]
-    for bad, words in ((grow.hi + 1, "grow must be 0..64"), (-1, "grow"), ("seven", "whole number"),
-                       (2.5, "whole number")):
+    for bad, words in (
+        (grow.hi + 1, "grow must be 0..64"),
+        (-1, "grow"),
+        ("seven", "whole number"),
+        (2.5, "whole number"),
+    ):
         with pytest.raises(editor.PluginError, match=words):
             editor.params({"grow": bad})
     for bad in (1.0, 1.5, -0.2, float("nan")):
@@ -120,10 +130,16 @@ def test_editor_run_dispatches_each_action_and_refuses_before_asking():
     assert mask is not None and result is None
     mask, result = editor.run(client, "inpaint", image, region, {"grow": 99})  # inpaint takes no mask params
     assert mask is None and result is image
-    assert client.calls == [("remove_text", False, {"grow": 5}), ("segment", True, {"threshold": 0.5, "grow": 1}),
-                            ("inpaint", True, {})]
-    for kind, reg, settings, words in (("inpaint", None, {}, "select the area to inpaint first"),
-                                       ("remove", None, {"grow": 65}, "grow"), ("erase", None, {}, "unknown action")):
+    assert client.calls == [
+        ("remove_text", False, {"grow": 5}),
+        ("segment", True, {"threshold": 0.5, "grow": 1}),
+        ("inpaint", True, {}),
+    ]
+    for kind, reg, settings, words in (
+        ("inpaint", None, {}, "select the area to inpaint first"),
+        ("remove", None, {"grow": 65}, "grow"),
+        ("erase", None, {}, "unknown action"),
+    ):
         with pytest.raises(editor.PluginError, match=words):
             editor.run(client, kind, image, reg, settings)
     assert len(client.calls) == 3, "a refused action reached the daemon"
@@ -156,10 +172,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("model,depth,layout,wire", [
-    ("RGBA", "U8", "BGRA", "u8"), ("RGBA", "U16", "BGRA", "u16"), ("RGBA", "F16", "RGBA", "f16"),
-    ("RGBA", "F32", "RGBA", "f32"), ("GRAYA", "U8", "GRAYA", "u8"), ("GRAYA", "F32", "GRAYA", "f32"),
-])
+@pytest.mark.parametrize(
+    "model,depth,layout,wire",
+    [
+        ("RGBA", "U8", "BGRA", "u8"),
+        ("RGBA", "U16", "BGRA", "u16"),
+        ("RGBA", "F16", "RGBA", "f16"),
+        ("RGBA", "F32", "RGBA", "f32"),
+        ("GRAYA", "U8", "GRAYA", "u8"),
+        ("GRAYA", "F32", "GRAYA", "f32"),
+    ],
+)
 def test_krita_formats(model, depth, layout, wire):
     assert krita_core.wire_format(model, depth) == (layout, wire)
     image = krita_core.image_request(b"\0" * (3 * 2 * 16), 3, 2, model, depth)
@@ -184,17 +207,21 @@ def test_krita_settings():
     assert krita_core.parse_setting("grow", "7") == 7
     assert krita_core.parse_setting("grow", "seven") == 3
     assert krita_core.parse_setting("endpoint", "") == krita_core.DEFAULTS["endpoint"]
-    assert "CPU" in krita_core.status_line({"device": "cpu"}, None, 1.23) and "1.2 s" in \
-        krita_core.status_line({"device": "cpu"}, None, 1.23)
+    assert "CPU" in krita_core.status_line({"device": "cpu"}, None, 1.23) and "1.2 s" in krita_core.status_line(
+        {"device": "cpu"}, None, 1.23
+    )
     assert krita_core.status_line(None, "not running", None) == "not running"
 
 
-@pytest.mark.parametrize("platform,env,expected", [
-    ("linux", {}, "/home/u/.config/GIMP/3.0/plug-ins"),
-    ("linux", {"XDG_CONFIG_HOME": "/x"}, "/x/GIMP/3.0/plug-ins"),
-    ("darwin", {}, "/home/u/Library/Application Support/GIMP/3.0/plug-ins"),
-    ("win32", {"APPDATA": "C:/Users/u/AppData/Roaming"}, "C:/Users/u/AppData/Roaming/GIMP/3.0/plug-ins"),
-])
+@pytest.mark.parametrize(
+    "platform,env,expected",
+    [
+        ("linux", {}, "/home/u/.config/GIMP/3.0/plug-ins"),
+        ("linux", {"XDG_CONFIG_HOME": "/x"}, "/x/GIMP/3.0/plug-ins"),
+        ("darwin", {}, "/home/u/Library/Application Support/GIMP/3.0/plug-ins"),
+        ("win32", {"APPDATA": "C:/Users/u/AppData/Roaming"}, "C:/Users/u/AppData/Roaming/GIMP/3.0/plug-ins"),
+    ],
+)
 def test_gimp_folders_per_platform(platform, env, expected):
     assert plugin_install.default_gimp_dir(platform, env, Path("/home/u")) == Path(expected)
 
@@ -204,8 +231,10 @@ def test_gimp_folders_follow_each_gimp_the_user_has(tmp_path):
     assert plugin_install.default_gimp_dirs("linux", {}, tmp_path) == [config / "3.0" / "plug-ins"]
     for name in ("3.2", "3.0", "2.10", "3.x"):
         (config / name).mkdir(parents=True)
-    assert plugin_install.default_gimp_dirs("linux", {}, tmp_path) == [config / "3.0" / "plug-ins",
-                                                                       config / "3.2" / "plug-ins"]
+    assert plugin_install.default_gimp_dirs("linux", {}, tmp_path) == [
+        config / "3.0" / "plug-ins",
+        config / "3.2" / "plug-ins",
+    ]
     assert plugin_install.default_gimp_dir("linux", {}, tmp_path) == config / "3.2" / "plug-ins"
 
 
@@ -235,11 +264,12 @@ def test_the_vendored_plugins_import_their_own_copies(tmp_path):
 
     gimp = plugin_install.install("gimp", tmp_path / "plug-ins", tmp_path).path
     krita = plugin_install.install("krita", tmp_path / "res", tmp_path, enable=False).path
-    probe = (f"import sys; sys.path[:0] = [{str(gimp)!r}, {str(krita)!r}]; import gimp_core, textclean_editor; "
-             "import textclean_krita.core as k; print(textclean_editor.__file__); print(k.editor.__file__); "
-             "print(k.tc.__file__)")
-    r = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60,
-                       cwd=tmp_path)
+    probe = (
+        f"import sys; sys.path[:0] = [{str(gimp)!r}, {str(krita)!r}]; import gimp_core, textclean_editor; "
+        "import textclean_krita.core as k; print(textclean_editor.__file__); print(k.editor.__file__); "
+        "print(k.tc.__file__)"
+    )
+    r = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     paths = r.stdout.split()
     assert paths[0].startswith(str(gimp)) and paths[1].startswith(str(krita / "textclean_krita"))
@@ -269,8 +299,21 @@ def test_kritarc_keeps_every_other_byte(tmp_path, capsys):
     rc.write_bytes(KRITARC_WRITTEN_BY_HAND.encode() + b"\xe9\r\n")  # a Latin-1 byte: kept as it is
     from textclean.cli import main
 
-    assert main(["install-plugin", "krita", "--dest", str(tmp_path / "res"), "--zip-dir", str(tmp_path),
-                 "--kritarc", str(rc)]) == 0
+    assert (
+        main(
+            [
+                "install-plugin",
+                "krita",
+                "--dest",
+                str(tmp_path / "res"),
+                "--zip-dir",
+                str(tmp_path),
+                "--kritarc",
+                str(rc),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     after = rc.read_bytes()
     before = KRITARC_WRITTEN_BY_HAND.encode() + b"\xe9\r\n"
@@ -281,18 +324,34 @@ def test_kritarc_keeps_every_other_byte(tmp_path, capsys):
     assert str(rc) in out and "enable_textclean_krita=true" in out and str(backup) in out
 
     # Again: nothing to change, so nothing is written and the backup is not replaced by the changed file.
-    assert main(["install-plugin", "krita", "--dest", str(tmp_path / "res"), "--zip-dir", str(tmp_path),
-                 "--kritarc", str(rc)]) == 0
+    assert (
+        main(
+            [
+                "install-plugin",
+                "krita",
+                "--dest",
+                str(tmp_path / "res"),
+                "--zip-dir",
+                str(tmp_path),
+                "--kritarc",
+                str(rc),
+            ]
+        )
+        == 0
+    )
     assert "already enabled" in capsys.readouterr().out and rc.read_bytes() == expected
     assert backup.read_bytes() == before
 
 
-@pytest.mark.parametrize("before,after", [
-    ("[python]\nenable_textclean_krita=false\nx=1\n", "[python]\nenable_textclean_krita=true\nx=1\n"),
-    ("[General]\na=1", "[General]\na=1\n\n[python]\nenable_textclean_krita=true\n"),
-    ("", "[python]\nenable_textclean_krita=true\n"),
-    ("[python]", "[python]\nenable_textclean_krita=true\n"),
-])
+@pytest.mark.parametrize(
+    "before,after",
+    [
+        ("[python]\nenable_textclean_krita=false\nx=1\n", "[python]\nenable_textclean_krita=true\nx=1\n"),
+        ("[General]\na=1", "[General]\na=1\n\n[python]\nenable_textclean_krita=true\n"),
+        ("", "[python]\nenable_textclean_krita=true\n"),
+        ("[python]", "[python]\nenable_textclean_krita=true\n"),
+    ],
+)
 def test_kritarc_edits_only_the_one_key(tmp_path, before, after):
     rc = tmp_path / "kritarc"
     rc.write_bytes(before.encode())
@@ -304,11 +363,38 @@ def test_kritarc_is_created_only_with_a_word_and_left_alone_with_no_enable(tmp_p
     from textclean.cli import main
 
     rc = tmp_path / "config" / "kritarc"
-    assert main(["install-plugin", "krita", "--dest", str(tmp_path / "res"), "--zip-dir", str(tmp_path),
-                 "--kritarc", str(rc), "--no-enable"]) == 0
+    assert (
+        main(
+            [
+                "install-plugin",
+                "krita",
+                "--dest",
+                str(tmp_path / "res"),
+                "--zip-dir",
+                str(tmp_path),
+                "--kritarc",
+                str(rc),
+                "--no-enable",
+            ]
+        )
+        == 0
+    )
     assert not rc.exists() and "Python Plugin Manager" in capsys.readouterr().out
-    assert main(["install-plugin", "krita", "--dest", str(tmp_path / "res"), "--zip-dir", str(tmp_path),
-                 "--kritarc", str(rc)]) == 0
+    assert (
+        main(
+            [
+                "install-plugin",
+                "krita",
+                "--dest",
+                str(tmp_path / "res"),
+                "--zip-dir",
+                str(tmp_path),
+                "--kritarc",
+                str(rc),
+            ]
+        )
+        == 0
+    )
     assert f"Created {rc}" in capsys.readouterr().out
     assert rc.read_text() == "[python]\nenable_textclean_krita=true\n"
     rc.chmod(0o600)

@@ -16,25 +16,41 @@ from .test_daemon import RunningServer, raw_dealer
 
 LIMITS = Limits(max_pixels=64 * 64, max_message_bytes=1 << 20)
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2 ** 63), 2 ** 64 - 1), st.floats(allow_nan=True),
-                    st.text(max_size=20), st.binary(max_size=20))
-json_like = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                          st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-                         max_leaves=12)
-image_specs = st.fixed_dictionaries({
-    "width": st.one_of(st.integers(-5, 80), st.just(2 ** 40), st.text(max_size=3)),
-    "height": st.one_of(st.integers(-5, 80), st.just(2 ** 31)),
-    "layout": st.sampled_from(["RGBA", "BGRA", "RGB", "GRAY", "GRAYA", "CMYK", 3]),
-    "depth": st.sampled_from(["u8", "u16", "f16", "f32", "u32", None]),
-}, optional={"stride": st.integers(-4, 400)})
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**64 - 1),
+    st.floats(allow_nan=True),
+    st.text(max_size=20),
+    st.binary(max_size=20),
+)
+json_like = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=12,
+)
+image_specs = st.fixed_dictionaries(
+    {
+        "width": st.one_of(st.integers(-5, 80), st.just(2**40), st.text(max_size=3)),
+        "height": st.one_of(st.integers(-5, 80), st.just(2**31)),
+        "layout": st.sampled_from(["RGBA", "BGRA", "RGB", "GRAY", "GRAYA", "CMYK", 3]),
+        "depth": st.sampled_from(["u8", "u16", "f16", "f32", "u32", None]),
+    },
+    optional={"stride": st.integers(-4, 400)},
+)
 headers = st.one_of(
-    st.dictionaries(st.sampled_from(["v", "id", "op", "image", "mask", "region", "params", "target"]), json_like,
-                    max_size=6),
-    st.fixed_dictionaries({"id": st.integers(0, 99), "op": st.sampled_from(list(protocol.OPS) + ["nope"]),
-                           "image": image_specs},
-                          optional={"mask": image_specs, "region": image_specs, "target": json_like,
-                                    "params": st.dictionaries(st.sampled_from(list(protocol.PARAMS) + ["x"]),
-                                                              scalars, max_size=3)}),
+    st.dictionaries(
+        st.sampled_from(["v", "id", "op", "image", "mask", "region", "params", "target"]), json_like, max_size=6
+    ),
+    st.fixed_dictionaries(
+        {"id": st.integers(0, 99), "op": st.sampled_from(list(protocol.OPS) + ["nope"]), "image": image_specs},
+        optional={
+            "mask": image_specs,
+            "region": image_specs,
+            "target": json_like,
+            "params": st.dictionaries(st.sampled_from(list(protocol.PARAMS) + ["x"]), scalars, max_size=3),
+        },
+    ),
 )
 frames = st.lists(st.binary(max_size=3000), max_size=3)
 
@@ -73,8 +89,14 @@ def test_fuzzed_headers_and_frames_get_a_reply_and_the_daemon_lives(fuzz_daemon,
     assert reply is not None, "no reply to an addressable message"
     assert reply["type"] == "result"
     if not reply["ok"]:
-        assert reply["error"]["code"] in {"bad_request", "too_large", "unsupported_format", "busy", "internal",
-                                          "cancelled"}
+        assert reply["error"]["code"] in {
+            "bad_request",
+            "too_large",
+            "unsupported_format",
+            "busy",
+            "internal",
+            "cancelled",
+        }
         assert reply["error"]["code"] != "internal", reply
     _still_alive(fuzz_daemon.endpoint)
 

@@ -10,8 +10,9 @@ def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
     return float(10 * np.log10(1 / max(float(((a[where] - b[where]) ** 2).mean()), 1e-10)))
 
 
-def text_hole(h: int, w: int, word: str = "BOOM!", org: tuple[int, int] = (12, 90), scale: float = 1.4,
-              thickness: int = 5) -> np.ndarray:
+def text_hole(
+    h: int, w: int, word: str = "BOOM!", org: tuple[int, int] = (12, 90), scale: float = 1.4, thickness: int = 5
+) -> np.ndarray:
     hole = np.zeros((h, w), np.uint8)
     cv2.putText(hole, word, org, cv2.FONT_HERSHEY_DUPLEX, scale, 1, thickness)
     return hole > 0
@@ -47,10 +48,10 @@ def test_a_tone_gradient_under_the_dots_is_followed():
     fill, _ = continue_structure(img, hole)
     # The mean ink along x inside the hole tracks the truth's (within a few percent).
     for x0 in range(20, 220, 40):
-        band = hole[:, x0:x0 + 40]
+        band = hole[:, x0 : x0 + 40]
         if band.sum() < 200:
             continue
-        assert abs(fill[:, x0:x0 + 40][band].mean() - img[:, x0:x0 + 40][band].mean()) < 0.05
+        assert abs(fill[:, x0 : x0 + 40][band].mean() - img[:, x0 : x0 + 40][band].mean()) < 0.05
     assert psnr(fill, img, hole) > psnr(coarse_fill(img, hole), img, hole) + 6
 
 
@@ -71,10 +72,10 @@ def test_flat_paper_beside_a_border_is_filled_flat_and_only_structure_is_left():
     img = np.full((160, 240, 3), 0.98, np.float32)
     hole = text_hole(160, 240, "BOOM", (20, 95), 1.4, 5)
     right = int(np.nonzero(hole.any(axis=0))[0].max())
-    img[:, right + 3:right + 6] = 0.05  # a panel border two pixels right of the hole
+    img[:, right + 3 : right + 6] = 0.05  # a panel border two pixels right of the hole
     p = prepare(img, hole)
     assert p.flat.sum() > 0.8 * hole.sum()
-    assert not p.hole[:, :right - 12].any()  # away from the border, nothing is left for the network
+    assert not p.hole[:, : right - 12].any()  # away from the border, nothing is left for the network
     assert np.abs(p.image[hole & p.flat] - 0.98).max() < 1e-3
 
 
@@ -86,8 +87,10 @@ def test_photos_fall_back_to_telea():
     fill, structured = continue_structure(img, hole)
     telea = coarse_fill(img, hole)
     assert psnr(fill, img, hole) > psnr(telea, img, hole) - 1.0
-    assert np.array_equal(fill[~hole], np.clip(img, 0, 1)[~hole].round(6)) or \
-        np.abs(fill[~hole] - img[~hole]).max() <= 1 / 255 + 1e-6
+    assert (
+        np.array_equal(fill[~hole], np.clip(img, 0, 1)[~hole].round(6))
+        or np.abs(fill[~hole] - img[~hole]).max() <= 1 / 255 + 1e-6
+    )
 
 
 def test_no_ghost_of_the_text_beside_a_border_through_the_shipped_path():
@@ -110,10 +113,10 @@ def test_no_ghost_of_the_text_beside_a_border_through_the_shipped_path():
         ys, xs = np.nonzero(hole)
         if vertical:
             x = xs.max() + 1 + gap
-            img[:, x:x + 3] = 20
+            img[:, x : x + 3] = 20
         else:
             y = ys.max() + 1 + gap
-            img[y:y + 3] = 20
+            img[y : y + 3] = 20
         out = pipeline.inpaint(img, hole)
         deviation = np.abs(out.astype(int) - 250)[hole > 0].max()
         assert deviation <= 4, (gap, vertical, deviation)

@@ -36,6 +36,7 @@ def test_sample_is_deterministic_and_labels_the_text(kind):
     # background, and the ringing stays near the text.
     assert not (changed & (a.label == 0)).any()
     import cv2
+
     far = cv2.distanceTransform((a.label != 1).astype(np.uint8), cv2.DIST_L2, 3) > 16  # one JPEG MCU
     assert not (changed & far).any()
     assert set(np.unique(a.label)) <= {0, 1, IGNORE}
@@ -111,8 +112,13 @@ def test_mixed_crops_draws_each_folder_in_its_share(crops, tmp_path):
 def test_mining_keeps_crops_of_false_positives(tmp_path):
     from textclean_train.mining import mine
 
-    report = mine(os.path.join(ROOT, "daemon", "textclean", "weights", "segmenter.pt"), str(tmp_path / "neg"),
-                  pages=2, threshold=0.05, workers=1)
+    report = mine(
+        os.path.join(ROOT, "daemon", "textclean", "weights", "segmenter.pt"),
+        str(tmp_path / "neg"),
+        pages=2,
+        threshold=0.05,
+        workers=1,
+    )
     raw = np.load(tmp_path / "neg" / "raw.npy")
     label = np.load(tmp_path / "neg" / "label.npy")
     assert report["crops"] == len(raw) == len(label) > 0  # at 0.05 any model fires somewhere
@@ -161,8 +167,27 @@ def test_losses_ignore_the_rim_and_prefer_the_truth():
 
 def test_checkpoint_resumes(crops, tmp_path):
     from textclean_train import train_segmenter
-    args = ["--data", crops, "--out", str(tmp_path), "--batch", "2", "--crop", "64", "--width", "0.5",
-            "--aspp-channels", "16", "--decoder-channels", "16", "--workers", "0", "--threads", "1"]
+
+    args = [
+        "--data",
+        crops,
+        "--out",
+        str(tmp_path),
+        "--batch",
+        "2",
+        "--crop",
+        "64",
+        "--width",
+        "0.5",
+        "--aspp-channels",
+        "16",
+        "--decoder-channels",
+        "16",
+        "--workers",
+        "0",
+        "--threads",
+        "1",
+    ]
     train_segmenter.main(args + ["--steps", "2"])
     ckpt = torch.load(tmp_path / "last.pt", weights_only=True)
     assert ckpt["step"] == 2
@@ -172,13 +197,26 @@ def test_checkpoint_resumes(crops, tmp_path):
 
 @pytest.mark.parametrize("kind", ["segmenter", "inpainter"])
 def test_ddp_two_cpu_ranks_end_with_identical_weights(crops, tmp_path, kind):
-    common = ["--data", crops, "--out", str(tmp_path), "--steps", "3", "--batch", "2", "--workers", "0",
-              "--crop", "64"]
-    extra = ["--width", "0.5", "--aspp-channels", "16", "--decoder-channels", "16"] if kind == "segmenter" \
+    common = ["--data", crops, "--out", str(tmp_path), "--steps", "3", "--batch", "2", "--workers", "0", "--crop", "64"]
+    extra = (
+        ["--width", "0.5", "--aspp-channels", "16", "--decoder-channels", "16"]
+        if kind == "segmenter"
         else ["--base-channels", "8"]
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": ROOT}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           os.path.join(ROOT, "tests", "ddp_worker.py"), kind, str(tmp_path), *common, *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        os.path.join(ROOT, "tests", "ddp_worker.py"),
+        kind,
+        str(tmp_path),
+        *common,
+        *extra,
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
@@ -187,7 +225,7 @@ def test_ddp_two_cpu_ranks_end_with_identical_weights(crops, tmp_path, kind):
     for k in r0:
         assert torch.equal(r0[k], r1[k]), f"{k} differs between ranks"
     # ...and training moved them: the ranks agree on something learned.
-    init = (train_segmenter_init(kind, extra))
+    init = train_segmenter_init(kind, extra)
     assert any(not torch.equal(r0[k], init[k]) for k in r0 if r0[k].is_floating_point())
     assert json.loads(torch.load(tmp_path / "last.pt", weights_only=True)["args"])["steps"] == 3
 
@@ -195,6 +233,7 @@ def test_ddp_two_cpu_ranks_end_with_identical_weights(crops, tmp_path, kind):
 def train_segmenter_init(kind, extra):
     """The initial weights the trainers build from their preset and these overrides (seed 0)."""
     from textclean.models import build
+
     torch.manual_seed(0)
     if kind == "segmenter":
         return build("segmenter", "shipped", width_mult=0.5, aspp_channels=16, decoder_channels=16).state_dict()
@@ -211,8 +250,8 @@ def _text_crop(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     i = len(ys) // 2  # centred on a text pixel
     y0 = int(np.clip(ys[i] - h // 2, 0, lab.shape[0] - h))
     x0 = int(np.clip(xs[i] - w // 2, 0, lab.shape[1] - w))
-    raw = s.raw[y0:y0 + h, x0:x0 + w]
-    hole = text_holes(lab[y0:y0 + h, x0:x0 + w], np.random.default_rng(0), grow=2)
+    raw = s.raw[y0 : y0 + h, x0 : x0 + w]
+    hole = text_holes(lab[y0 : y0 + h, x0 : x0 + w], np.random.default_rng(0), grow=2)
     assert hole.sum() > 50
     return raw, hole
 

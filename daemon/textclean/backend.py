@@ -34,8 +34,10 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceError(f"--device {device} was asked for, but CUDA is not available "
-                          "(no NVIDIA GPU or a CPU-only PyTorch build); use --device cpu or auto")
+        raise DeviceError(
+            f"--device {device} was asked for, but CUDA is not available "
+            "(no NVIDIA GPU or a CPU-only PyTorch build); use --device cpu or auto"
+        )
     if device not in ("cpu",) and not device.startswith("cuda"):
         raise DeviceError(f"unknown device {device!r}; use auto, cpu or cuda")
     return torch.device(device)
@@ -138,9 +140,14 @@ class ModelRunner:
     are the ``SegmentNetwork`` and ``InpaintNetwork`` the pipeline runs.
     """
 
-    def __init__(self, device: str = "auto", allow_untrained: bool = False,
-                 segmenter_path: str | None = None, inpainter_path: str | None = None,
-                 backend: str = "auto") -> None:
+    def __init__(
+        self,
+        device: str = "auto",
+        allow_untrained: bool = False,
+        segmenter_path: str | None = None,
+        inpainter_path: str | None = None,
+        backend: str = "auto",
+    ) -> None:
         if backend not in ("auto", "torch", "onnx"):
             raise DeviceError(f"unknown backend {backend!r}; use auto, torch or onnx")
         self.device = resolve_device(device)
@@ -217,7 +224,8 @@ class ModelRunner:
             import onnxruntime
 
             return f"onnxruntime-{onnxruntime.__version__}" + (
-                "" if len(self.onnx) == 2 else f" ({', '.join(self.onnx)}) + torch-{torch.__version__}")
+                "" if len(self.onnx) == 2 else f" ({', '.join(self.onnx)}) + torch-{torch.__version__}"
+            )
         return f"torch-{torch.__version__}" + ("-fp16" if self.half else "-fp32")
 
     def info(self) -> dict:
@@ -244,5 +252,6 @@ def load_model(w: weights_mod.Weights) -> torch.nn.Module:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in w.state_dict.items()})
     except RuntimeError as exc:
         raise weights_mod.WeightsError(
-            f"{w.path} does not match the {w.kind} architecture: {str(exc).splitlines()[0][:200]}") from exc
+            f"{w.path} does not match the {w.kind} architecture: {str(exc).splitlines()[0][:200]}"
+        ) from exc
     return model

@@ -37,6 +37,7 @@ EXIT_INTERRUPTED = 130
 
 # ------------------------------------------------------------------ parser
 
+
 def _param_type(p: schema.Param) -> Callable[[str], object]:
     """argparse ``type`` for one schema parameter; argparse names the flag typed, the message the range."""
 
@@ -94,81 +95,145 @@ def _add_mask_params(ap: argparse.ArgumentParser, with_flat_fill: bool, threshol
             g.add_argument(p.flag, dest=p.name, action="store_false", help=f"do not {p.help}")
             continue
         default = threshold_text if p.default is None else f"default: {p.default}"
-        g.add_argument(p.flag, dest=p.name, type=_param_type(p), default=p.default, metavar="N",
-                       help=f"{p.help} ({p.range_text()}; {default})")
+        g.add_argument(
+            p.flag,
+            dest=p.name,
+            type=_param_type(p),
+            default=p.default,
+            metavar="N",
+            help=f"{p.help} ({p.range_text()}; {default})",
+        )
     # The flag's old name, kept working for scripts; one name (--grow) is shown.
-    g.add_argument("--dilate", dest="grow", type=_param_type(schema.BY_NAME["grow"]),
-                   default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    g.add_argument(
+        "--dilate",
+        dest="grow",
+        type=_param_type(schema.BY_NAME["grow"]),
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
+    )
 
 
 def _add_run_options(ap: argparse.ArgumentParser) -> None:
     g = ap.add_argument_group("running")
-    g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the networks run "
-                                                                                    "(default: auto)")
-    g.add_argument("--max-pixels", type=_positive(), default=DEFAULT_MAX_PIXELS, metavar="N",
-                   help=f"refuse images with more pixels than this, before decoding them "
-                        f"(default: {DEFAULT_MAX_PIXELS:,})")
+    g.add_argument(
+        "--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the networks run (default: auto)"
+    )
+    g.add_argument(
+        "--max-pixels",
+        type=_positive(),
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help=f"refuse images with more pixels than this, before decoding them (default: {DEFAULT_MAX_PIXELS:,})",
+    )
     g.add_argument("--allow-untrained", action="store_true", help=argparse.SUPPRESS)
 
 
 def _add_output_options(ap: argparse.ArgumentParser, what: str) -> None:
-    ap.add_argument("-o", "--output", required=True, metavar="OUT",
-                    help=f"where {what} go: a file for one input, a folder for several; never one of the inputs")
+    ap.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help=f"where {what} go: a file for one input, a folder for several; never one of the inputs",
+    )
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--overwrite", action="store_true", help="replace outputs that exist already")
-    g.add_argument("--skip-existing", action="store_true",
-                   help="keep outputs that exist already and do only the rest (resume a half-done chapter)")
+    g.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="keep outputs that exist already and do only the rest (resume a half-done chapter)",
+    )
 
 
 def _add_page_options(ap: argparse.ArgumentParser, threshold_text: str, what: str) -> None:
-    ap.add_argument("inputs", nargs="+", metavar="INPUT",
-                    help="image files (PNG, JPEG, WebP, TIFF), comic archives (.cbz, .zip) or folders")
+    ap.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image files (PNG, JPEG, WebP, TIFF), comic archives (.cbz, .zip) or folders",
+    )
     _add_output_options(ap, what)
-    ap.add_argument("-r", "--recursive", action="store_true",
-                    help="go into the subfolders of folder inputs, and mirror the tree under -o")
-    ap.add_argument("--region", default=None, metavar="MASK",
-                    help="a mask image the size of the pages: look for text only where it is white")
-    ap.add_argument("--protect", default=None, metavar="MASK",
-                    help="a mask image the size of the pages: never touch where it is white (faces, logos)")
-    ap.add_argument("--bubbles-only", action="store_true",
-                    help="remove text only inside speech bubbles and caption boxes, never on the art")
+    ap.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help="go into the subfolders of folder inputs, and mirror the tree under -o",
+    )
+    ap.add_argument(
+        "--region",
+        default=None,
+        metavar="MASK",
+        help="a mask image the size of the pages: look for text only where it is white",
+    )
+    ap.add_argument(
+        "--protect",
+        default=None,
+        metavar="MASK",
+        help="a mask image the size of the pages: never touch where it is white (faces, logos)",
+    )
+    ap.add_argument(
+        "--bubbles-only",
+        action="store_true",
+        help="remove text only inside speech bubbles and caption boxes, never on the art",
+    )
 
 
-def build_parser(threshold_text: str = "default: the value the installed segmenter was validated at"
-                 ) -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="textclean", description="Remove text from manga, comics and illustrations.",
-                                 epilog="Exit status: 0 done, 1 some inputs skipped, 2 usage error or refusal, "
-                                        "130 interrupted.")
-    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
-                    help="show the version and exit")
+def build_parser(
+    threshold_text: str = "default: the value the installed segmenter was validated at",
+) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="textclean",
+        description="Remove text from manga, comics and illustrations.",
+        epilog="Exit status: 0 done, 1 some inputs skipped, 2 usage error or refusal, 130 interrupted.",
+    )
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}", help="show the version and exit")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    c = sub.add_parser("clean", help="remove text and write the cleaned images",
-                       description="Remove text and write the cleaned images.")
+    c = sub.add_parser(
+        "clean",
+        help="remove text and write the cleaned images",
+        description="Remove text and write the cleaned images.",
+    )
     _add_page_options(c, threshold_text, "the cleaned images")
-    c.add_argument("--mask-out", default=None, metavar="PATH",
-                   help="also write the text masks (PNG): a file for one input, a folder for several")
+    c.add_argument(
+        "--mask-out",
+        default=None,
+        metavar="PATH",
+        help="also write the text masks (PNG): a file for one input, a folder for several",
+    )
     _add_mask_params(c, True, threshold_text)
     _add_run_options(c)
     m = sub.add_parser("mask", help="write the text masks only (PNG)", description="Write the text masks (PNG).")
     _add_page_options(m, threshold_text, "the masks")
     _add_mask_params(m, False, threshold_text)
     _add_run_options(m)
-    i = sub.add_parser("inpaint", help="repaint the area of a mask you made or got from another tool",
-                       description="Repaint where MASK is white, as IOPaint and GIMP users do by hand.")
+    i = sub.add_parser(
+        "inpaint",
+        help="repaint the area of a mask you made or got from another tool",
+        description="Repaint where MASK is white, as IOPaint and GIMP users do by hand.",
+    )
     i.add_argument("page", metavar="PAGE", help="the image to repaint")
-    i.add_argument("--mask", required=True, metavar="MASK",
-                   help="a mask image the size of PAGE: white is repainted, black is kept")
+    i.add_argument(
+        "--mask", required=True, metavar="MASK", help="a mask image the size of PAGE: white is repainted, black is kept"
+    )
     _add_output_options(i, "the repainted image")
-    i.add_argument(schema.BY_NAME["flat_fill"].flag, dest="flat_fill", action="store_false",
-                   help=f"do not {schema.BY_NAME['flat_fill'].help}")
+    i.add_argument(
+        schema.BY_NAME["flat_fill"].flag,
+        dest="flat_fill",
+        action="store_false",
+        help=f"do not {schema.BY_NAME['flat_fill'].help}",
+    )
     _add_run_options(i)
-    sub.add_parser("info", help="show the version, the device, the installed weights and the default threshold",
-                   description="Show the version, the device, the installed weights and the default threshold.")
+    sub.add_parser(
+        "info",
+        help="show the version, the device, the installed weights and the default threshold",
+        description="Show the version, the device, the installed weights and the default threshold.",
+    )
     _add_plugin_installer(sub)
     return ap
 
 
 # ---------------------------------------------------------------- progress
+
 
 class Progress:
     """Pages done, pages per minute and time left, on stderr (only for more than one page)."""
@@ -206,6 +271,7 @@ class Progress:
 
 # -------------------------------------------------------------------- main
 
+
 def _fail(message: str) -> int:
     print(f"textclean: error: {message}", file=sys.stderr)
     return 2
@@ -214,8 +280,9 @@ def _fail(message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     wants_help = any(a in ("-h", "--help") for a in argv)
-    parser = build_parser(_threshold_default_text() if wants_help else
-                          "default: the value the installed segmenter was validated at")
+    parser = build_parser(
+        _threshold_default_text() if wants_help else "default: the value the installed segmenter was validated at"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
@@ -253,16 +320,25 @@ def read_marks(path: str, flag: str, max_pixels: int) -> np.ndarray:
 class _Page:
     """What ``clean`` or ``mask`` does to one page: (main output, mask or None)."""
 
-    def __init__(self, args: argparse.Namespace, pipeline, params: MaskParams, region: np.ndarray | None,
-                 protect: np.ndarray | None) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        pipeline,
+        params: MaskParams,
+        region: np.ndarray | None,
+        protect: np.ndarray | None,
+    ) -> None:
         self.args, self.pipeline, self.params = args, pipeline, params
         self.region, self.protect = region, protect
 
     def __call__(self, image: np.ndarray, meta: ImageMeta, name: str) -> tuple[np.ndarray, np.ndarray | None]:
         for flag, marks in (("--region", self.region), ("--protect", self.protect)):
             if marks is not None and marks.shape != image.shape[:2]:
-                raise ImageFileError(name, f"the {flag} mask is {marks.shape[1]}×{marks.shape[0]}, "
-                                           f"the page is {image.shape[1]}×{image.shape[0]}")
+                raise ImageFileError(
+                    name,
+                    f"the {flag} mask is {marks.shape[1]}×{marks.shape[0]}, "
+                    f"the page is {image.shape[1]}×{image.shape[0]}",
+                )
         mask = self.pipeline.segment(image, self.region, self.params, protect=self.protect)
         if self.args.bubbles_only:
             from .bubbles import bubble_area
@@ -288,16 +364,24 @@ def _pages(args: argparse.Namespace) -> int:
         several = len(sources) > 1 or bool(found.folders)
         outs = targets(sources, args.output, "-o", several, image_ext)
         mask_outs = targets(sources, mask_out, "--mask-out", several, ".png") if mask_out else None
-        jobs = plan(sources, outs, mask_outs, all_input_files(sources, [args.region, args.protect]),
-                    args.overwrite, args.skip_existing)
+        jobs = plan(
+            sources,
+            outs,
+            mask_outs,
+            all_input_files(sources, [args.region, args.protect]),
+            args.overwrite,
+            args.skip_existing,
+        )
         region = read_marks(args.region, "--region", args.max_pixels) if args.region else None
         protect = read_marks(args.protect, "--protect", args.max_pixels) if args.protect else None
     except PlanError as exc:
         return _fail(str(exc))
     todo = [j for j in jobs if not j.skip]
     if len(todo) < len(jobs):
-        print(f"textclean: {len(jobs) - len(todo)} input(s) skipped: their outputs exist (--skip-existing)",
-              file=sys.stderr)
+        print(
+            f"textclean: {len(jobs) - len(todo)} input(s) skipped: their outputs exist (--skip-existing)",
+            file=sys.stderr,
+        )
     if not todo:
         return 0
     pipeline = _make_pipeline(args)
@@ -310,8 +394,10 @@ def _pages(args: argparse.Namespace) -> int:
         for job in todo:
             failed += _run_job(job, page, args, image_ext, progress)
     except KeyboardInterrupt:
-        progress.say(f"textclean: interrupted after {progress.done} of {progress.total} pages; "
-                     f"the page in progress was not written")
+        progress.say(
+            f"textclean: interrupted after {progress.done} of {progress.total} pages; "
+            f"the page in progress was not written"
+        )
         return EXIT_INTERRUPTED
     if failed:
         print(f"textclean: {failed} of {progress.total} page(s) failed", file=sys.stderr)
@@ -358,8 +444,7 @@ def _inpaint(args: argparse.Namespace) -> int:
     source = Source(Path(args.page), Path(Path(args.page).name))
     try:
         (out,) = targets([source], args.output, "-o", False, None)
-        (job,) = plan([source], [out], None, all_input_files([source], [args.mask]), args.overwrite,
-                      args.skip_existing)
+        (job,) = plan([source], [out], None, all_input_files([source], [args.mask]), args.overwrite, args.skip_existing)
         if job.skip:
             print(f"textclean: {out} exists (--skip-existing)", file=sys.stderr)
             return 0
@@ -369,8 +454,10 @@ def _inpaint(args: argparse.Namespace) -> int:
         except ImageFileError as exc:
             raise PlanError(f"{source.path}: {exc.reason}") from None
         if marks.shape != image.shape[:2]:
-            raise PlanError(f"--mask {args.mask} is {marks.shape[1]}×{marks.shape[0]}, "
-                            f"but {source.path} is {image.shape[1]}×{image.shape[0]}")
+            raise PlanError(
+                f"--mask {args.mask} is {marks.shape[1]}×{marks.shape[0]}, "
+                f"but {source.path} is {image.shape[1]}×{image.shape[0]}"
+            )
     except PlanError as exc:
         return _fail(str(exc))
     pipeline = _make_pipeline(args)
@@ -395,8 +482,11 @@ def _make_pipeline(args: argparse.Namespace):
         return None
     if not runner.trained:
         banner = "!" * 72
-        print(f"{banner}\n!! WARNING: no trained weights are installed; the models are RANDOM.\n"
-              f"!! The output is meaningless. See training/README.md.\n{banner}", file=sys.stderr)
+        print(
+            f"{banner}\n!! WARNING: no trained weights are installed; the models are RANDOM.\n"
+            f"!! The output is meaningless. See training/README.md.\n{banner}",
+            file=sys.stderr,
+        )
     return Pipeline(runner)
 
 

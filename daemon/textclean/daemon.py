@@ -86,6 +86,7 @@ def query_status(endpoint: str, info: dict | None, timeout: float = 3.0) -> dict
 
 # ------------------------------------------------------------------ start
 
+
 def cmd_start(args: argparse.Namespace) -> int:
     endpoint = resolve_endpoint(args.endpoint)
     if args.foreground:
@@ -101,8 +102,10 @@ def cmd_start(args: argparse.Namespace) -> int:
     if InstanceLock(files.lock).held_elsewhere():
         raise Refused(_already_running(endpoint, info), EXIT_BUSY)
     if info:  # the lock is free, so whoever wrote this is gone
-        print(f"textclean-daemon: found a stale pid file (pid {info['pid']} is gone); the new daemon replaces it",
-              file=sys.stderr)
+        print(
+            f"textclean-daemon: found a stale pid file (pid {info['pid']} is gone); the new daemon replaces it",
+            file=sys.stderr,
+        )
     try:
         endpoints.check_free(endpoint)
     except EndpointBusy as exc:
@@ -136,14 +139,21 @@ def start_background(args: argparse.Namespace, endpoint: str, files: DaemonFiles
         log_file = open(files.log, "ab")
         os.chmod(files.log, 0o600)
     except OSError as exc:
-        print(f"textclean-daemon: cannot write the log {files.log} ({exc.strerror}); logging nowhere",
-              file=sys.stderr)
+        print(f"textclean-daemon: cannot write the log {files.log} ({exc.strerror}); logging nowhere", file=sys.stderr)
         log_file = open(os.devnull, "ab")
     # The daemon writes why it gave up here, so that reason is said first, not dug out of the log.
     fd, report = tempfile.mkstemp(prefix="start-", suffix=".reason", dir=files.pid.parent)
     os.close(fd)
-    cmd = [sys.executable, "-m", "textclean.daemon", "start", "--foreground", *_forwarded(args, endpoint),
-           "--start-report", report]
+    cmd = [
+        sys.executable,
+        "-m",
+        "textclean.daemon",
+        "start",
+        "--foreground",
+        *_forwarded(args, endpoint),
+        "--start-report",
+        report,
+    ]
     kwargs: dict = {"stdin": subprocess.DEVNULL, "stdout": log_file, "stderr": subprocess.STDOUT}
     if sys.platform == "win32":
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
@@ -172,12 +182,17 @@ def _wait_started(proc: subprocess.Popen, endpoint: str, files: DaemonFiles, rep
         if info and int(info["pid"]) == proc.pid:
             reply = query_status(endpoint, info, timeout=0.5)
             if reply and reply.get("pid") == proc.pid:
-                print(f"textclean daemon started (pid {proc.pid}) on {info['endpoint']}, device {reply['device']}; "
-                      f"log {files.log}")
+                print(
+                    f"textclean daemon started (pid {proc.pid}) on {info['endpoint']}, device {reply['device']}; "
+                    f"log {files.log}"
+                )
                 return 0
         time.sleep(0.2)
-    print(f"textclean-daemon: no answer from the daemon (pid {proc.pid}) after {wait:.0f} s; it may still be "
-          f"loading. Check `{command('status', endpoint)}` and the log {files.log}", file=sys.stderr)
+    print(
+        f"textclean-daemon: no answer from the daemon (pid {proc.pid}) after {wait:.0f} s; it may still be "
+        f"loading. Check `{command('status', endpoint)}` and the log {files.log}",
+        file=sys.stderr,
+    )
     return 1
 
 
@@ -231,8 +246,11 @@ def run_foreground(args: argparse.Namespace, endpoint: str) -> int:
             write_private(files.pid, json.dumps({"pid": os.getpid(), "endpoint": endpoint, "curve": keys is not None}))
             owns_pid_file = True
         except OSError as exc:
-            print(f"textclean-daemon: cannot write the pid file {files.pid} ({exc.strerror}); "
-                  "`stop` will not find this daemon", file=sys.stderr)
+            print(
+                f"textclean-daemon: cannot write the pid file {files.pid} ({exc.strerror}); "
+                "`stop` will not find this daemon",
+                file=sys.stderr,
+            )
         server, code, message = _load_server(args, endpoint, keys, stale)
         if server is None:
             return refuse(message, code)
@@ -265,8 +283,10 @@ def _load_server(args: argparse.Namespace, endpoint: str, keys, stale: dict | No
     log = logging.getLogger("textclean.daemon")
     if stale and int(stale["pid"]) != os.getpid():
         log.info("replaced a stale pid file (pid %s is gone)", stale["pid"])
-    limits = protocol.Limits(max_pixels=args.max_pixels or protocol.Limits.max_pixels,
-                             max_message_bytes=args.max_message_bytes or protocol.Limits.max_message_bytes)
+    limits = protocol.Limits(
+        max_pixels=args.max_pixels or protocol.Limits.max_pixels,
+        max_message_bytes=args.max_message_bytes or protocol.Limits.max_message_bytes,
+    )
     try:
         runner = ModelRunner(args.device, allow_untrained=args.allow_untrained)
         server = Server(Pipeline(runner), endpoint, limits, keys)
@@ -302,12 +322,12 @@ def _warm_up(pipeline) -> None:
 
 # ------------------------------------------------------------ stop, status
 
+
 def _not_running(endpoint: str) -> str:
     lines = [f"textclean daemon: not running at {endpoint}", f"start it with: {command('start', endpoint)}"]
     others = [d for d in running_daemons() if d.get("endpoint") != endpoint]
     for d in others:
-        lines.append(f"(running elsewhere: pid {d['pid']} on {d['endpoint']}: "
-                     f"`{command('status', d['endpoint'])}`)")
+        lines.append(f"(running elsewhere: pid {d['pid']} on {d['endpoint']}: `{command('status', d['endpoint'])}`)")
     return "\n".join(lines)
 
 
@@ -329,8 +349,11 @@ def cmd_stop(args: argparse.Namespace) -> int:
         return EXIT_NOT_RUNNING
     info = files.read_pid()
     if info is None:
-        print(f"textclean-daemon: a daemon is starting on {endpoint} and has not written its pid yet; "
-              f"try `{command('stop', endpoint)}` again in a moment", file=sys.stderr)
+        print(
+            f"textclean-daemon: a daemon is starting on {endpoint} and has not written its pid yet; "
+            f"try `{command('stop', endpoint)}` again in a moment",
+            file=sys.stderr,
+        )
         return 1
     pid = int(info["pid"])
     os.kill(pid, signal.SIGTERM)
@@ -353,8 +376,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     reply = query_status(endpoint, info)
     if reply is None:
         if info and InstanceLock(files.lock).held_elsewhere():
-            print(f"textclean daemon: starting (pid {info['pid']}) on {info.get('endpoint', endpoint)}: loading "
-                  f"the models; try `{command('status', endpoint)}` again in a moment")
+            print(
+                f"textclean daemon: starting (pid {info['pid']}) on {info.get('endpoint', endpoint)}: loading "
+                f"the models; try `{command('status', endpoint)}` again in a moment"
+            )
         else:
             print(_not_running(endpoint))
         return EXIT_NOT_RUNNING
@@ -365,8 +390,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     models = ", ".join(f"{k} {v}" for k, v in reply["models"].items())
     print(f"  models:     {models}")
     print(f"  uptime:     {int(uptime // 3600)}h {int(uptime % 3600 // 60)}m {uptime % 60:.0f}s")
-    print(f"  requests:   {reply['requests_served']} served, {reply['queued']} queued"
-          + (f", running {reply['running']}" if reply["running"] else ""))
+    print(
+        f"  requests:   {reply['requests_served']} served, {reply['queued']} queued"
+        + (f", running {reply['running']}" if reply["running"] else "")
+    )
     print(f"  last error: {reply['last_error'] or 'none'}")
     if reply.get("log_error"):
         print(f"  log:        {reply['log_error']}")
@@ -378,15 +405,20 @@ def cmd_keys(args: argparse.Namespace) -> int:
     endpoint = resolve_endpoint(args.endpoint)
     d = keys_dir()
     if (d / "client.json").exists() and not args.replace:
-        print(f"CURVE keys already exist in {d}; `textclean-daemon keys --replace` makes new ones "
-              "(clients then need the new client.json)")
+        print(
+            f"CURVE keys already exist in {d}; `textclean-daemon keys --replace` makes new ones "
+            "(clients then need the new client.json)"
+        )
         return 0
     client_file = endpoints.make_keys(d)
-    example = endpoint if not endpoints.is_loopback(endpoint) else \
-        f"tcp://0.0.0.0:{endpoints.parse(endpoint).port or 47711}"
-    print(f"CURVE keys written to {d} (user-only permissions).\n"
-          f"Give clients {client_file}; non-loopback endpoints are now accepted, e.g. "
-          f"`{command('start', example)}`")
+    example = (
+        endpoint if not endpoints.is_loopback(endpoint) else f"tcp://0.0.0.0:{endpoints.parse(endpoint).port or 47711}"
+    )
+    print(
+        f"CURVE keys written to {d} (user-only permissions).\n"
+        f"Give clients {client_file}; non-loopback endpoints are now accepted, e.g. "
+        f"`{command('start', example)}`"
+    )
     return 0
 
 
@@ -398,10 +430,14 @@ def cmd_install_service(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--endpoint", default=None,
-                        help=f"where the daemon listens (default {endpoints.DEFAULT_ENDPOINT} or $TEXTCLEAN_ENDPOINT)")
-    ap = argparse.ArgumentParser(prog="textclean-daemon", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_argument(
+        "--endpoint",
+        default=None,
+        help=f"where the daemon listens (default {endpoints.DEFAULT_ENDPOINT} or $TEXTCLEAN_ENDPOINT)",
+    )
+    ap = argparse.ArgumentParser(
+        prog="textclean-daemon", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     s = sub.add_parser("start", parents=[common], help="start the daemon (in the background unless --foreground)")
@@ -419,15 +455,25 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--replace", action="store_true", help="make new keys even if there are some")
     from .service import add_arguments
 
-    add_arguments(sub.add_parser("install-service", parents=[common],
-                                 help="run the daemon at login: a systemd user unit (Linux) or launchd agent (macOS)"))
+    add_arguments(
+        sub.add_parser(
+            "install-service",
+            parents=[common],
+            help="run the daemon at login: a systemd user unit (Linux) or launchd agent (macOS)",
+        )
+    )
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"start": cmd_start, "stop": cmd_stop, "status": cmd_status, "keys": cmd_keys,
-                "install-service": cmd_install_service}
+    commands = {
+        "start": cmd_start,
+        "stop": cmd_stop,
+        "status": cmd_status,
+        "keys": cmd_keys,
+        "install-service": cmd_install_service,
+    }
     try:
         return commands[args.command](args)
     except Refused as exc:

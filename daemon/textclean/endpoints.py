@@ -32,16 +32,18 @@ class EndpointBusy(RuntimeError):
     """Another process is bound to the endpoint."""
 
     def __init__(self, endpoint: str) -> None:
-        super().__init__(f"{endpoint} is already in use (another textclean daemon? try "
-                         f"`{command('status', endpoint)}`)")
+        super().__init__(
+            f"{endpoint} is already in use (another textclean daemon? try `{command('status', endpoint)}`)"
+        )
 
 
 class InsecureEndpoint(RuntimeError):
     """A non-loopback endpoint was asked for without CURVE keys."""
 
     def __init__(self, endpoint: str) -> None:
-        super().__init__(f"refusing to listen on {endpoint} without authentication: anyone on the network could "
-                         f"use it; {KEYS_HINT}")
+        super().__init__(
+            f"refusing to listen on {endpoint} without authentication: anyone on the network could use it; {KEYS_HINT}"
+        )
 
 
 @dataclass
@@ -68,16 +70,19 @@ def parse(endpoint: str) -> Endpoint:
     """Check the form of ``endpoint``; raises EndpointError with one line saying what is wrong."""
     scheme, sep, rest = endpoint.partition("://")
     if not sep or scheme not in ("tcp", "ipc"):
-        raise EndpointError(f"cannot use endpoint {endpoint!r}: write tcp://HOST:PORT (such as "
-                            f"{DEFAULT_ENDPOINT}) or ipc:///PATH")
+        raise EndpointError(
+            f"cannot use endpoint {endpoint!r}: write tcp://HOST:PORT (such as {DEFAULT_ENDPOINT}) or ipc:///PATH"
+        )
     if scheme == "ipc":
         if not rest:
             raise EndpointError(f"cannot use endpoint {endpoint!r}: ipc:// needs a socket path")
         return Endpoint(endpoint, "ipc", path=rest)
     m = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:\[\]/]+):(\d{1,5})", rest)
     if not m or not 0 < int(m.group(2)) < 65536:
-        raise EndpointError(f"cannot use endpoint {endpoint!r}: write tcp://HOST:PORT with a port from 1 to "
-                            f"65535 (such as {DEFAULT_ENDPOINT})")
+        raise EndpointError(
+            f"cannot use endpoint {endpoint!r}: write tcp://HOST:PORT with a port from 1 to "
+            f"65535 (such as {DEFAULT_ENDPOINT})"
+        )
     return Endpoint(endpoint, "tcp", m.group(1).strip("[]"), int(m.group(2)))
 
 
@@ -173,6 +178,7 @@ def check_free(endpoint: str, wait: float = 1.0) -> None:
 
 # ------------------------------------------------------------- CURVE keys
 
+
 def make_keys(keys_dir: Path) -> Path:
     """Server key pair, one client key pair authorised to connect, and the clients' file; returns that file."""
     import zmq
@@ -183,14 +189,25 @@ def make_keys(keys_dir: Path) -> Path:
     os.chmod(keys_dir, 0o700)
     server_public, server_secret = zmq.curve_keypair()
     client_public, client_secret = zmq.curve_keypair()
-    write_private(keys_dir / "server.json",
-                  json.dumps({"public": server_public.decode(), "secret": server_secret.decode()}))
+    write_private(
+        keys_dir / "server.json", json.dumps({"public": server_public.decode(), "secret": server_secret.decode()})
+    )
     # zmq.auth's certificate format, which the authenticator reads.
-    write_private(keys_dir / "authorized_clients" / "client.key",
-                  f'metadata\ncurve\n    public-key = "{client_public.decode()}"\n')
-    write_private(keys_dir / "client.json", json.dumps({
-        "server_public": server_public.decode(), "client_public": client_public.decode(),
-        "client_secret": client_secret.decode()}, indent=1))
+    write_private(
+        keys_dir / "authorized_clients" / "client.key",
+        f'metadata\ncurve\n    public-key = "{client_public.decode()}"\n',
+    )
+    write_private(
+        keys_dir / "client.json",
+        json.dumps(
+            {
+                "server_public": server_public.decode(),
+                "client_public": client_public.decode(),
+                "client_secret": client_secret.decode(),
+            },
+            indent=1,
+        ),
+    )
     return keys_dir / "client.json"
 
 

@@ -79,8 +79,11 @@ def read_image_meta(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXEL
     if width == 0 or height == 0:
         raise ImageFileError(p, f"image has zero size ({width}×{height})")
     if width * height > max_pixels:
-        raise ImageFileError(p, f"{width}×{height} is {_pixels_text(width * height)}, over the limit of "
-                                f"{_pixels_text(max_pixels)} (raise it with --max-pixels)")
+        raise ImageFileError(
+            p,
+            f"{width}×{height} is {_pixels_text(width * height)}, over the limit of "
+            f"{_pixels_text(max_pixels)} (raise it with --max-pixels)",
+        )
     if mode not in SUPPORTED_MODES:
         raise ImageFileError(p, f"unsupported colour mode {mode}; convert the image to RGB or grayscale first")
     _check_complete(p)
@@ -136,8 +139,11 @@ def _read_tiff_with_opencv(p: Path, max_pixels: int) -> np.ndarray:
     if array is None:
         raise ImageFileError(p, "not a readable image")
     if array.shape[0] * array.shape[1] > max_pixels:
-        raise ImageFileError(p, f"{array.shape[1]}×{array.shape[0]} is over the limit of "
-                                f"{_pixels_text(max_pixels)} (raise it with --max-pixels)")
+        raise ImageFileError(
+            p,
+            f"{array.shape[1]}×{array.shape[0]} is over the limit of "
+            f"{_pixels_text(max_pixels)} (raise it with --max-pixels)",
+        )
     array = _rgb_order(array)
     if array.dtype not in (np.uint8, np.uint16, np.float32):
         array = array.astype(np.float32)
@@ -181,8 +187,14 @@ def encode_image(image: np.ndarray, ext: str, meta: ImageMeta | None = None) -> 
         a = cv2.cvtColor(a, cv2.COLOR_RGBA2BGRA)
     params = [cv2.IMWRITE_JPEG_QUALITY, 95] if ext in (".jpg", ".jpeg") else []
     if meta and meta.dpi and ext in (".tif", ".tiff"):
-        params += [cv2.IMWRITE_TIFF_RESUNIT, 2, cv2.IMWRITE_TIFF_XDPI, round(meta.dpi[0]),
-                   cv2.IMWRITE_TIFF_YDPI, round(meta.dpi[1])]
+        params += [
+            cv2.IMWRITE_TIFF_RESUNIT,
+            2,
+            cv2.IMWRITE_TIFF_XDPI,
+            round(meta.dpi[0]),
+            cv2.IMWRITE_TIFF_YDPI,
+            round(meta.dpi[1]),
+        ]
     ok, buf = cv2.imencode(ext, a, params)
     if not ok:
         raise ValueError(f"could not encode the image as {ext}")

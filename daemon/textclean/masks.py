@@ -80,7 +80,7 @@ def in_bands(mask: np.ndarray, fn: Callable[[np.ndarray], None], min_rows: int =
     empty = np.flatnonzero(~mask.any(axis=1))
     start = 0
     while start < h:
-        after = empty[np.searchsorted(empty, start + min_rows):]
+        after = empty[np.searchsorted(empty, start + min_rows) :]
         cut = int(after[0]) if len(after) else h
         fn(mask[start:cut])
         start = cut

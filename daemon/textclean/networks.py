@@ -58,12 +58,17 @@ class InpaintNetwork(ABC):
         h, w = hole.shape
         m = self.multiple
         ph, pw = (-h) % m, (-w) % m
-        arrays = [p.image.transpose(2, 0, 1)[None], p.hole.astype(np.float32)[None, None],
-                  p.guide.transpose(2, 0, 1)[None]]
+        arrays = [
+            p.image.transpose(2, 0, 1)[None],
+            p.hole.astype(np.float32)[None, None],
+            p.guide.transpose(2, 0, 1)[None],
+        ]
         if ph or pw:
             mode = "reflect" if h > ph and w > pw else "edge"
-            arrays = [np.pad(a, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="constant" if i == 1 else mode)
-                      for i, a in enumerate(arrays)]
+            arrays = [
+                np.pad(a, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="constant" if i == 1 else mode)
+                for i, a in enumerate(arrays)
+            ]
         arrays = [np.ascontiguousarray(a, dtype=np.float32) for a in arrays]
         out = self.forward(arrays[0], arrays[1], arrays[2] if self.guided else None)
         pred = np.ascontiguousarray(out[0, :, :h, :w].transpose(1, 2, 0), dtype=np.float32)

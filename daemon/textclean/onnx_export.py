@@ -29,9 +29,16 @@ def export(model: torch.nn.Module, kind: str, path: str | Path, weights_version:
     shapes = {"image": (1, 3, 64, 64), "mask": (1, 1, 64, 64), "guide": (1, 3, 64, 64)}
     example = tuple(torch.rand(*shapes[n]) for n in names)
     buf = io.BytesIO()
-    torch.onnx.export(model, example, buf, input_names=list(names), output_names=["out"],
-                      dynamic_axes={n: {0: "n", 2: "h", 3: "w"} for n in (*names, "out")}, opset_version=17,
-                      dynamo=False)
+    torch.onnx.export(
+        model,
+        example,
+        buf,
+        input_names=list(names),
+        output_names=["out"],
+        dynamic_axes={n: {0: "n", 2: "h", 3: "w"} for n in (*names, "out")},
+        opset_version=17,
+        dynamo=False,
+    )
     proto = onnx.load_from_string(buf.getvalue())
     entry = proto.metadata_props.add()
     entry.key, entry.value = VERSION_KEY, weights_version

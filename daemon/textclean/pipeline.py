@@ -88,7 +88,7 @@ def _ramp(length: int, margin: int) -> np.ndarray:
     if margin > 0:
         r = (np.arange(2 * margin, dtype=np.float32) + 0.5) / (2 * margin)
         ramp[: 2 * margin] = r
-        ramp[-2 * margin:] = np.minimum(ramp[-2 * margin:], r[::-1])
+        ramp[-2 * margin :] = np.minimum(ramp[-2 * margin :], r[::-1])
     return ramp
 
 
@@ -101,7 +101,7 @@ def _shrink(array: np.ndarray, k: int, convert: Callable[[np.ndarray], np.ndarra
     rows = []
     step = strip * k
     for y in range(0, h, step):
-        part = convert(array[y:y + step])
+        part = convert(array[y : y + step])
         ph, pw = (-part.shape[0]) % k, (-w) % k
         if ph or pw:
             part = cv2.copyMakeBorder(part, 0, ph, 0, pw, cv2.BORDER_REPLICATE)
@@ -133,9 +133,13 @@ class Pipeline:
     def working_factor(self, shape: tuple[int, int]) -> int:
         return max(1, math.ceil(min(shape) / self.config.max_working_short_side))
 
-    def probabilities(self, image: np.ndarray, region: np.ndarray | None = None,
-                      progress: Progress | None = None, cancel: CancelCheck | None = None
-                      ) -> tuple[np.ndarray, int]:
+    def probabilities(
+        self,
+        image: np.ndarray,
+        region: np.ndarray | None = None,
+        progress: Progress | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> tuple[np.ndarray, int]:
         """Text probability (uint8, 0..255) at working scale 1/k, and k."""
         check_image(image)
         h, w = image.shape[:2]
@@ -147,15 +151,14 @@ class Pipeline:
         region_k = None
         if region is not None:
             # Converted strip by strip inside _shrink, so a huge page's region is never copied whole.
-            region_k = _shrink(_as_mask(region, (h, w), "region"), k,
-                               lambda a: (a > 0).astype(np.uint8) * 255) > 0
+            region_k = _shrink(_as_mask(region, (h, w), "region"), k, lambda a: (a > 0).astype(np.uint8) * 255) > 0
         margin = self.config.margin
         th, ys = _tiling(hk, self.config.tile, margin)
         tw, xs = _tiling(wk, self.config.tile, margin)
         ph, pw = max(hk, th), max(wk, tw)  # a side shorter than a tile is padded to one tile
 
         def tile_at(y: int, x: int) -> np.ndarray:
-            t = to_u8_rgb(work[y:y + th, x:x + tw])
+            t = to_u8_rgb(work[y : y + th, x : x + tw])
             if t.shape[0] < th or t.shape[1] < tw:
                 t = cv2.copyMakeBorder(t, 0, th - t.shape[0], 0, tw - t.shape[1], cv2.BORDER_REPLICATE)
             return t
@@ -168,7 +171,7 @@ class Pipeline:
         tiles = []
         for y in ys:
             for x in xs:
-                if region_k is not None and not region_k[y:min(y + th, hk), x:min(x + tw, wk)].any():
+                if region_k is not None and not region_k[y : min(y + th, hk), x : min(x + tw, wk)].any():
                     continue
                 tiles.append((y, x))
 
@@ -178,11 +181,11 @@ class Pipeline:
             if y == 0:
                 wy[: th // 2] = 1.0
             if y + th >= ph:
-                wy[th // 2:] = 1.0
+                wy[th // 2 :] = 1.0
             if x == 0:
                 wx[: tw // 2] = 1.0
             if x + tw >= pw:
-                wx[tw // 2:] = 1.0
+                wx[tw // 2 :] = 1.0
             return np.outer(wy, wx)
 
         # The blend sums live only for the rows that tiles still to come can reach: rows above the
@@ -195,7 +198,7 @@ class Pipeline:
         for b in range(0, len(tiles), self.config.batch):
             if cancel and cancel():
                 raise Cancelled()
-            group = tiles[b:b + self.config.batch]
+            group = tiles[b : b + self.config.batch]
             out = self.runner.segment(np.stack([tile_at(y, x) for y, x in group]))
             bottom = max(y for y, _ in group) + th
             if bottom - top > total.shape[0]:
@@ -204,15 +207,15 @@ class Pipeline:
                 weight = np.concatenate([weight, np.zeros((grow_by, pw), np.float32)])
             for (y, x), p in zip(group, out):
                 wt = weights_at(y, x)
-                total[y - top:y - top + th, x:x + tw] += p * wt
-                weight[y - top:y - top + th, x:x + tw] += wt
+                total[y - top : y - top + th, x : x + tw] += p * wt
+                weight[y - top : y - top + th, x : x + tw] += wt
             done = tiles[b + len(group)][0] if b + len(group) < len(tiles) else ph
             if done > top:
                 n = done - top
                 rows = np.divide(total[:n], weight[:n], out=np.zeros_like(total[:n]), where=weight[:n] > 0)
                 lo, hi = top, min(done, hk)
                 if hi > lo:
-                    prob[lo:hi] = (rows[:hi - lo, :wk] * 255 + 0.5).astype(np.uint8)
+                    prob[lo:hi] = (rows[: hi - lo, :wk] * 255 + 0.5).astype(np.uint8)
                 total, weight, top = total[n:], weight[n:], done
             if progress:
                 progress(min(1.0, (b + len(group)) / len(tiles)), "segment")
@@ -220,9 +223,15 @@ class Pipeline:
             prob[~region_k] = 0
         return prob, k
 
-    def segment(self, image: np.ndarray, region: np.ndarray | None = None, params: MaskParams | None = None,
-                progress: Progress | None = None, cancel: CancelCheck | None = None,
-                protect: np.ndarray | None = None) -> np.ndarray:
+    def segment(
+        self,
+        image: np.ndarray,
+        region: np.ndarray | None = None,
+        params: MaskParams | None = None,
+        progress: Progress | None = None,
+        cancel: CancelCheck | None = None,
+        protect: np.ndarray | None = None,
+    ) -> np.ndarray:
         """H×W uint8 mask (255 = text to remove), post-processed per ``params``.
 
         ``region`` (nonzero): look for text only there. ``protect`` (nonzero): never part of the mask,
@@ -252,8 +261,9 @@ class Pipeline:
             mask[_as_mask(protect, (h, w), "protect") > 0] = 0
         return mask
 
-    def _add_large_lettering(self, image: np.ndarray, k: int, prob: np.ndarray, threshold: float,
-                             cancel: CancelCheck | None) -> None:
+    def _add_large_lettering(
+        self, image: np.ndarray, k: int, prob: np.ndarray, threshold: float, cancel: CancelCheck | None
+    ) -> None:
         """Merge (in place) into ``prob`` (at 1/k) the large blobs a pass at 1/(k·coarse_factor) finds."""
         f = self.config.coarse_factor
         hk, wk = prob.shape
@@ -275,8 +285,12 @@ class Pipeline:
         for i in keep:
             # Each kept blob is scaled up within its own box only: a long strip never needs a full-size copy.
             x, y, bw, bh = (int(v) for v in stats[i, :4])
-            x0, y0, x1, y1 = max(0, x - 1), max(0, y - 1), min(labels.shape[1], x + bw + 1), min(labels.shape[0],
-                                                                                               y + bh + 1)
+            x0, y0, x1, y1 = (
+                max(0, x - 1),
+                max(0, y - 1),
+                min(labels.shape[1], x + bw + 1),
+                min(labels.shape[0], y + bh + 1),
+            )
             part = np.where(labels[y0:y1, x0:x1] == i, coarse[y0:y1, x0:x1], 0).astype(np.float32)
             X0, Y0, X1, Y1 = x0 * f, y0 * f, min(wk, x1 * f), min(hk, y1 * f)
             up = cv2.resize(part, ((x1 - x0) * f, (y1 - y0) * f), interpolation=cv2.INTER_LINEAR)
@@ -339,8 +353,14 @@ class Pipeline:
             pred = np.repeat(pred.mean(axis=2, keepdims=True), 3, axis=2)
         rgb[hole] = pred[hole]
 
-    def inpaint(self, image: np.ndarray, mask: np.ndarray, flat_fill: bool = True,
-                progress: Progress | None = None, cancel: CancelCheck | None = None) -> np.ndarray:
+    def inpaint(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        flat_fill: bool = True,
+        progress: Progress | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> np.ndarray:
         """A copy of ``image`` with the pixels under ``mask`` (nonzero) repainted."""
         check_image(image)
         h, w = image.shape[:2]
@@ -360,7 +380,7 @@ class Pipeline:
                 self._model_fill(rgb, remaining)
             # Write back only this region's box: a neighbour's pixels are its own crop's job.
             own = np.zeros_like(hole)
-            own[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = hole[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+            own[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0] = hole[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
             ys, xs = np.nonzero(own)
             write_color(out, ys + cy0, xs + cx0, from_unit_rgb(rgb[ys, xs], image))
             if progress:
@@ -369,9 +389,15 @@ class Pipeline:
             progress(1.0, "inpaint")
         return out
 
-    def remove_text(self, image: np.ndarray, region: np.ndarray | None = None, params: MaskParams | None = None,
-                    flat_fill: bool = True, progress: Progress | None = None, cancel: CancelCheck | None = None
-                    ) -> tuple[np.ndarray, np.ndarray]:
+    def remove_text(
+        self,
+        image: np.ndarray,
+        region: np.ndarray | None = None,
+        params: MaskParams | None = None,
+        flat_fill: bool = True,
+        progress: Progress | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Find text (inside ``region`` if given) and inpaint it: (mask, cleaned image)."""
 
         def stage(lo: float, hi: float) -> Progress | None:
@@ -403,6 +429,7 @@ def inpaint(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return default_pipeline().inpaint(image, mask)
 
 
-def remove_text(image: np.ndarray, region: np.ndarray | None = None,
-                params: MaskParams | None = None) -> tuple[np.ndarray, np.ndarray]:
+def remove_text(
+    image: np.ndarray, region: np.ndarray | None = None, params: MaskParams | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     return default_pipeline().remove_text(image, region, params)

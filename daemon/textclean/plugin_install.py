@@ -173,7 +173,7 @@ def _with_key_set(text: str, group: str, key: str, value: str) -> tuple[str, str
         if eq and name.strip() == key:
             if old.strip() == value:
                 return text, ""
-            ending = lines[i][len(lines[i].rstrip("\r\n")):] or newline
+            ending = lines[i][len(lines[i].rstrip("\r\n")) :] or newline
             lines[i] = f"{name}={value}{ending}"
             return "".join(lines), f"Changed [{group}] {key} from {old.strip()!r} to {value}"
     if not lines[start].endswith(("\n", "\r")):
@@ -198,8 +198,9 @@ class Installed:
     notes: list[str] = field(default_factory=list)
 
 
-def install(editor: str, dest: Path | None, zip_dir: Path | None, kritarc: Path | None = None,
-            enable: bool = True) -> Installed:
+def install(
+    editor: str, dest: Path | None, zip_dir: Path | None, kritarc: Path | None = None, enable: bool = True
+) -> Installed:
     """Install the plugin; ``zip_dir``: also write a zip for installing by hand there (None: no zip)."""
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
@@ -227,25 +228,40 @@ def install(editor: str, dest: Path | None, zip_dir: Path | None, kritarc: Path 
         if enable:
             notes = [enable_krita_plugin(kritarc or default_kritarc())]
         else:
-            notes = ["Not enabled (--no-enable): turn it on in Settings > Configure Krita > Python Plugin Manager "
-                     "(textclean)"]
+            notes = [
+                "Not enabled (--no-enable): turn it on in Settings > Configure Krita > Python Plugin Manager "
+                "(textclean)"
+            ]
         return Installed(pykrita, zip_path, notes)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("install-plugin", help="install the GIMP or Krita plugin")
     p.add_argument("editor", choices=["gimp", "krita"], help="the editor to install the plugin into")
-    p.add_argument("--dest", type=Path, default=None,
-                   help="GIMP: the plug-ins folder (holds one folder per plug-in; default: that of every GIMP 3.x "
-                        "you have run); "
-                        "Krita: the resource folder (holds pykrita/)")
-    p.add_argument("--zip-dir", type=Path, default=None,
-                   help="also write a zip for installing by hand into this folder (default: no zip, so nothing "
-                        "is left in the folder you run this from)")
-    p.add_argument("--kritarc", type=Path, default=None,
-                   help="Krita: the kritarc to enable the plugin in (default: Krita's own)")
-    p.add_argument("--no-enable", dest="enable", action="store_false",
-                   help="Krita: leave kritarc alone; enable the plugin in Krita's Python Plugin Manager yourself")
+    p.add_argument(
+        "--dest",
+        type=Path,
+        default=None,
+        help="GIMP: the plug-ins folder (holds one folder per plug-in; default: that of every GIMP 3.x "
+        "you have run); "
+        "Krita: the resource folder (holds pykrita/)",
+    )
+    p.add_argument(
+        "--zip-dir",
+        type=Path,
+        default=None,
+        help="also write a zip for installing by hand into this folder (default: no zip, so nothing "
+        "is left in the folder you run this from)",
+    )
+    p.add_argument(
+        "--kritarc", type=Path, default=None, help="Krita: the kritarc to enable the plugin in (default: Krita's own)"
+    )
+    p.add_argument(
+        "--no-enable",
+        dest="enable",
+        action="store_false",
+        help="Krita: leave kritarc alone; enable the plugin in Krita's Python Plugin Manager yourself",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -260,6 +276,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"Zip for manual install: {result.zip_path}")
     for note in result.notes:
         print(note)
-    print("Restart " + name + ("; the menu entry is Filters > Remove Text..." if name == "GIMP"
-                               else "; the docker is Settings > Dockers > textclean"))
+    print(
+        "Restart "
+        + name
+        + (
+            "; the menu entry is Filters > Remove Text..."
+            if name == "GIMP"
+            else "; the docker is Settings > Dockers > textclean"
+        )
+    )
     return 0

@@ -80,8 +80,13 @@ class ImageSpec:
         return self.stride * (self.height - 1) + self.row_bytes
 
     def to_dict(self) -> dict[str, Any]:
-        return {"width": self.width, "height": self.height, "layout": self.layout, "depth": self.depth,
-                "stride": self.stride}
+        return {
+            "width": self.width,
+            "height": self.height,
+            "layout": self.layout,
+            "depth": self.depth,
+            "stride": self.stride,
+        }
 
 
 @dataclass
@@ -95,6 +100,7 @@ class Request:
 
 # ------------------------------------------------------------------ headers
 
+
 def pack(header: dict) -> bytes:
     return msgpack.packb(header, use_bin_type=True)
 
@@ -104,8 +110,15 @@ def unpack_header(frame: bytes) -> dict:
     if len(frame) > MAX_HEADER_BYTES:
         raise ProtocolError(ErrorCode.TOO_LARGE, f"header is {len(frame)} bytes; the limit is {MAX_HEADER_BYTES}")
     try:
-        header = msgpack.unpackb(frame, raw=False, strict_map_key=True, max_array_len=1024, max_map_len=256,
-                                 max_str_len=4096, max_bin_len=4096)
+        header = msgpack.unpackb(
+            frame,
+            raw=False,
+            strict_map_key=True,
+            max_array_len=1024,
+            max_map_len=256,
+            max_str_len=4096,
+            max_bin_len=4096,
+        )
     except Exception as exc:  # msgpack raises many types on garbage
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"header is not valid msgpack ({exc.__class__.__name__})") from None
     if not isinstance(header, dict):
@@ -120,7 +133,7 @@ def request_id(header: dict) -> Any:
         return None
     if isinstance(rid, str) and len(rid) > MAX_ID_LENGTH:
         return None
-    if isinstance(rid, int) and not -(2 ** 63) <= rid < 2 ** 64:
+    if isinstance(rid, int) and not -(2**63) <= rid < 2**64:
         return None
     return rid
 
@@ -140,28 +153,34 @@ def parse_image_spec(d: Any, where: str, limits: Limits) -> ImageSpec:
     width = _int(d, "width", where, 1, 1 << 31)
     height = _int(d, "height", where, 1, 1 << 31)
     if width * height > limits.max_pixels:
-        raise ProtocolError(ErrorCode.TOO_LARGE, f"{where} is {width}×{height} = {width * height:,} pixels; "
-                                                 f"the limit is {limits.max_pixels:,}")
+        raise ProtocolError(
+            ErrorCode.TOO_LARGE,
+            f"{where} is {width}×{height} = {width * height:,} pixels; the limit is {limits.max_pixels:,}",
+        )
     layout, depth = d.get("layout"), d.get("depth")
     if layout not in LAYOUTS:
-        raise ProtocolError(ErrorCode.UNSUPPORTED_FORMAT,
-                            f"{where}.layout {layout!r} is not one of {', '.join(LAYOUTS)}")
+        raise ProtocolError(
+            ErrorCode.UNSUPPORTED_FORMAT, f"{where}.layout {layout!r} is not one of {', '.join(LAYOUTS)}"
+        )
     if depth not in DEPTHS:
         raise ProtocolError(ErrorCode.UNSUPPORTED_FORMAT, f"{where}.depth {depth!r} is not one of {', '.join(DEPTHS)}")
     row = width * LAYOUTS[layout] * DEPTHS[depth].itemsize
     stride = _int(d, "stride", where, row, 1 << 40) if "stride" in d else row
     spec = ImageSpec(width, height, layout, depth, stride)
     if spec.frame_bytes > limits.max_message_bytes:
-        raise ProtocolError(ErrorCode.TOO_LARGE, f"{where} needs {spec.frame_bytes:,} bytes; "
-                                                 f"the limit is {limits.max_message_bytes:,}")
+        raise ProtocolError(
+            ErrorCode.TOO_LARGE, f"{where} needs {spec.frame_bytes:,} bytes; the limit is {limits.max_message_bytes:,}"
+        )
     return spec
 
 
 def parse_request(header: dict, n_frames: int, limits: Limits) -> Request:
     """Check a header against the schema. Pixel frames are not touched here."""
     if header.get("v", PROTOCOL_VERSION) != PROTOCOL_VERSION:
-        raise ProtocolError(ErrorCode.BAD_REQUEST, f"protocol version {header.get('v')!r} is not supported; "
-                                                   f"this daemon speaks {PROTOCOL_VERSION}")
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            f"protocol version {header.get('v')!r} is not supported; this daemon speaks {PROTOCOL_VERSION}",
+        )
     op = header.get("op")
     if op not in OPS:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"unknown op {op!r}; ops are {', '.join(OPS)}")
@@ -180,13 +199,16 @@ def parse_request(header: dict, n_frames: int, limits: Limits) -> Request:
         for key in ("region", "mask"):
             spec = images.get(key)
             if spec and (spec.width, spec.height) != (base.width, base.height):
-                raise ProtocolError(ErrorCode.BAD_REQUEST, f"{key} is {spec.width}×{spec.height} but image is "
-                                                           f"{base.width}×{base.height}")
+                raise ProtocolError(
+                    ErrorCode.BAD_REQUEST,
+                    f"{key} is {spec.width}×{spec.height} but image is {base.width}×{base.height}",
+                )
             if spec and spec.layout != "GRAY":
                 raise ProtocolError(ErrorCode.UNSUPPORTED_FORMAT, f"{key}.layout must be GRAY")
         if n_frames != len(images):
-            raise ProtocolError(ErrorCode.BAD_REQUEST, f"header describes {len(images)} pixel frame(s) "
-                                                       f"but the message has {n_frames}")
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, f"header describes {len(images)} pixel frame(s) but the message has {n_frames}"
+            )
         params = parse_params(header.get("params", {}))
     elif op == "cancel":
         if request_id({"id": header.get("target")}) is None:
@@ -206,12 +228,15 @@ def parse_params(d: Any) -> dict:
 
 # ------------------------------------------------------------------- pixels
 
+
 def decode_image(spec: ImageSpec, frame: bytes | memoryview) -> np.ndarray:
     """A read-only H×W×C array over ``frame`` (a copy only if rows are padded); BGRA becomes RGBA."""
     buf = memoryview(frame).cast("B")
     if buf.nbytes != spec.frame_bytes and buf.nbytes != spec.stride * spec.height:
-        raise ProtocolError(ErrorCode.BAD_REQUEST, f"pixel frame is {buf.nbytes:,} bytes; width, height, layout, "
-                                                   f"depth and stride say {spec.frame_bytes:,}")
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            f"pixel frame is {buf.nbytes:,} bytes; width, height, layout, depth and stride say {spec.frame_bytes:,}",
+        )
     raw = np.frombuffer(buf, np.uint8)
     if spec.stride == spec.row_bytes:
         rows = raw[: spec.frame_bytes]
@@ -250,15 +275,28 @@ def as_pipeline_array(image: np.ndarray, layout: str) -> np.ndarray:
 
 # ------------------------------------------------------------------ replies
 
+
 def ok_reply(rid: Any, op: str, **fields: Any) -> dict:
     return {"v": PROTOCOL_VERSION, "id": rid, "type": "result", "op": op, "ok": True, **fields}
 
 
 def error_reply(rid: Any, code: str, message: str, op: Any = None) -> dict:
-    return {"v": PROTOCOL_VERSION, "id": rid, "type": "result", "op": op if isinstance(op, str) else None,
-            "ok": False, "error": {"code": code, "message": message}}
+    return {
+        "v": PROTOCOL_VERSION,
+        "id": rid,
+        "type": "result",
+        "op": op if isinstance(op, str) else None,
+        "ok": False,
+        "error": {"code": code, "message": message},
+    }
 
 
 def progress_reply(rid: Any, op: str, fraction: float, stage: str) -> dict:
-    return {"v": PROTOCOL_VERSION, "id": rid, "type": "progress", "op": op,
-            "progress": round(float(fraction), 4), "stage": stage}
+    return {
+        "v": PROTOCOL_VERSION,
+        "id": rid,
+        "type": "progress",
+        "op": op,
+        "progress": round(float(fraction), 4),
+        "stage": stage,
+    }

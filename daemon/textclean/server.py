@@ -95,8 +95,14 @@ class FairQueue:
 class Server:
     """Serve ``pipeline`` on ``endpoint`` until ``stop()`` (or SIGTERM via the daemon CLI)."""
 
-    def __init__(self, pipeline: Pipeline, endpoint: str = protocol.DEFAULT_ENDPOINT, limits: Limits | None = None,
-                 curve: CurveKeys | None = None, heartbeat_ms: int = 5000) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        endpoint: str = protocol.DEFAULT_ENDPOINT,
+        limits: Limits | None = None,
+        curve: CurveKeys | None = None,
+        heartbeat_ms: int = 5000,
+    ) -> None:
         if not is_loopback(endpoint) and curve is None:
             raise InsecureEndpoint(endpoint)
         self.pipeline = pipeline
@@ -204,12 +210,22 @@ class Server:
     def status(self) -> dict:
         info = self._model_info()
         return {
-            "endpoint": self.endpoint, "pid": os.getpid(), "version": __version__,
-            "protocol": protocol.PROTOCOL_VERSION, "device": info["device"], "backend": info["backend"],
-            "models": info["models"], "trained": info["trained"], "uptime_s": round(time.time() - self.started, 1),
-            "requests_served": self.served, "errors": dict(self.errors), "last_error": self.last_error,
-            "queued": len(self._queue), "running": self._running.request.op if self._running else None,
-            "max_pixels": self.limits.max_pixels, "max_message_bytes": self.limits.max_message_bytes,
+            "endpoint": self.endpoint,
+            "pid": os.getpid(),
+            "version": __version__,
+            "protocol": protocol.PROTOCOL_VERSION,
+            "device": info["device"],
+            "backend": info["backend"],
+            "models": info["models"],
+            "trained": info["trained"],
+            "uptime_s": round(time.time() - self.started, 1),
+            "requests_served": self.served,
+            "errors": dict(self.errors),
+            "last_error": self.last_error,
+            "queued": len(self._queue),
+            "running": self._running.request.op if self._running else None,
+            "max_pixels": self.limits.max_pixels,
+            "max_message_bytes": self.limits.max_message_bytes,
             "log_error": self.log_problem() if self.log_problem else None,
         }
 
@@ -237,16 +253,31 @@ class Server:
         if request.op == "ping":
             self._send(router, identity, protocol.ok_reply(rid, "ping", pong=True))
         elif request.op == "hello":
-            self._send(router, identity, protocol.ok_reply(
-                rid, "hello", protocol=protocol.PROTOCOL_VERSION, server=f"textclean {__version__}",
-                ops=list(protocol.OPS), layouts=list(protocol.LAYOUTS), depths=list(protocol.DEPTHS),
-                params=list(protocol.PARAMS), max_pixels=self.limits.max_pixels,
-                max_message_bytes=self.limits.max_message_bytes, device=self._model_info()["device"]))
+            self._send(
+                router,
+                identity,
+                protocol.ok_reply(
+                    rid,
+                    "hello",
+                    protocol=protocol.PROTOCOL_VERSION,
+                    server=f"textclean {__version__}",
+                    ops=list(protocol.OPS),
+                    layouts=list(protocol.LAYOUTS),
+                    depths=list(protocol.DEPTHS),
+                    params=list(protocol.PARAMS),
+                    max_pixels=self.limits.max_pixels,
+                    max_message_bytes=self.limits.max_message_bytes,
+                    device=self._model_info()["device"],
+                ),
+            )
         elif request.op == "status":
             self._send(router, identity, protocol.ok_reply(rid, "status", **self.status()))
         elif request.op == "cancel":
-            self._send(router, identity, protocol.ok_reply(rid, "cancel", cancelled=self._cancel(router, identity,
-                                                                                                 header["target"])))
+            self._send(
+                router,
+                identity,
+                protocol.ok_reply(rid, "cancel", cancelled=self._cancel(router, identity, header["target"])),
+            )
         else:
             self._enqueue(router, identity, request, message[2:])
 
@@ -266,8 +297,11 @@ class Server:
     def _cancel(self, router: zmq.Socket, identity: bytes, target: Any) -> bool:
         job = self._queue.remove(identity, target)
         if job is not None:
-            self._send(router, identity, protocol.error_reply(target, ErrorCode.CANCELLED, "cancelled before it ran",
-                                                              job.request.op))
+            self._send(
+                router,
+                identity,
+                protocol.error_reply(target, ErrorCode.CANCELLED, "cancelled before it ran", job.request.op),
+            )
             return True
         running = self._running
         if running is not None and running.identity == identity and running.request.id == target:
@@ -345,15 +379,18 @@ class Server:
         if req.op == "segment":
             mask = self.pipeline.segment(arrays["image"], arrays.get("region"), mask_params, progress, cancel)
         elif req.op == "remove_text":
-            mask, cleaned = self.pipeline.remove_text(arrays["image"], arrays.get("region"), mask_params, flat_fill,
-                                                      progress, cancel)
+            mask, cleaned = self.pipeline.remove_text(
+                arrays["image"], arrays.get("region"), mask_params, flat_fill, progress, cancel
+            )
         else:
             cleaned = self.pipeline.inpaint(arrays["image"], arrays["mask"], flat_fill, progress, cancel)
         # Pipeline time alone, so clients can tell transfer and codec overhead from the work.
         fields: dict = {"compute_ms": round(1000 * (time.perf_counter() - t_compute), 1)}
         frames: list[bytes] = []
-        for name, array, layout, depth in (("mask", mask, "GRAY", "u8"),
-                                           ("image", cleaned, image_spec.layout, image_spec.depth)):
+        for name, array, layout, depth in (
+            ("mask", mask, "GRAY", "u8"),
+            ("image", cleaned, image_spec.layout, image_spec.depth),
+        ):
             if array is not None:
                 spec, data = protocol.encode_image(array, layout, depth)
                 fields[name] = spec.to_dict()

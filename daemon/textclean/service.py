@@ -23,8 +23,12 @@ LABEL = "org.textclean.daemon"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--dest", type=Path, default=None,
-                   help="folder to write the unit or agent into (default: the service manager's user folder)")
+    p.add_argument(
+        "--dest",
+        type=Path,
+        default=None,
+        help="folder to write the unit or agent into (default: the service manager's user folder)",
+    )
     p.add_argument("--platform", default=sys.platform, help=argparse.SUPPRESS)
 
 
@@ -34,8 +38,17 @@ def service_name(endpoint: str) -> str:
 
 
 def daemon_command(endpoint: str, device: str) -> list[str]:
-    return [sys.executable, "-m", "textclean.daemon", "start", "--foreground", "--endpoint", endpoint,
-            "--device", device]
+    return [
+        sys.executable,
+        "-m",
+        "textclean.daemon",
+        "start",
+        "--foreground",
+        "--endpoint",
+        endpoint,
+        "--device",
+        device,
+    ]
 
 
 def _systemd_quote(arg: str) -> str:
@@ -119,10 +132,12 @@ def install_service(endpoint: str, args: argparse.Namespace) -> int:
         path = dest / f"{name}.service"
         note = _write_keeping_backup(path, systemd_unit(endpoint, args.device, env).encode())
         print(f"Wrote the systemd user unit {path}" + (f" ({note})" if note else ""))
-        print("Stop a daemon started by hand first (`textclean-daemon stop`), then enable it with:\n"
-              f"    systemctl --user daemon-reload\n    systemctl --user enable --now {name}.service\n"
-              f"It then starts at every login. Logs: journalctl --user -u {name}.service\n"
-              f"To start it at boot without logging in: loginctl enable-linger {shlex.quote(_user())}")
+        print(
+            "Stop a daemon started by hand first (`textclean-daemon stop`), then enable it with:\n"
+            f"    systemctl --user daemon-reload\n    systemctl --user enable --now {name}.service\n"
+            f"It then starts at every login. Logs: journalctl --user -u {name}.service\n"
+            f"To start it at boot without logging in: loginctl enable-linger {shlex.quote(_user())}"
+        )
         return 0
     if args.platform == "darwin":
         dest = args.dest or Path.home() / "Library" / "LaunchAgents"
@@ -131,12 +146,17 @@ def install_service(endpoint: str, args: argparse.Namespace) -> int:
         log = DaemonFiles.for_endpoint(endpoint).log
         note = _write_keeping_backup(path, launchd_plist(endpoint, args.device, env, log))
         print(f"Wrote the launchd agent {path}" + (f" ({note})" if note else ""))
-        print("Stop a daemon started by hand first (`textclean-daemon stop`), then load it with:\n"
-              f"    launchctl bootstrap gui/$(id -u) {shlex.quote(str(path))}\n"
-              f"It then starts at every login. Log: {log}")
+        print(
+            "Stop a daemon started by hand first (`textclean-daemon stop`), then load it with:\n"
+            f"    launchctl bootstrap gui/$(id -u) {shlex.quote(str(path))}\n"
+            f"It then starts at every login. Log: {log}"
+        )
         return 0
-    print("textclean-daemon: install-service knows systemd (Linux) and launchd (macOS); on Windows, add a Task "
-          "Scheduler task at log-on that runs: " + " ".join(daemon_command(endpoint, args.device)), file=sys.stderr)
+    print(
+        "textclean-daemon: install-service knows systemd (Linux) and launchd (macOS); on Windows, add a Task "
+        "Scheduler task at log-on that runs: " + " ".join(daemon_command(endpoint, args.device)),
+        file=sys.stderr,
+    )
     return 2
 
 

@@ -67,8 +67,9 @@ def _shifted(a: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-def candidate_shifts(lum: np.ndarray, known: np.ndarray, max_shift: int = MAX_SHIFT,
-                     count: int = N_SHIFTS) -> list[tuple[int, int, float]]:
+def candidate_shifts(
+    lum: np.ndarray, known: np.ndarray, max_shift: int = MAX_SHIFT, count: int = N_SHIFTS
+) -> list[tuple[int, int, float]]:
     """(dy, dx, correlation) of the strongest self-similarity shifts of the known pixels."""
     h, w = lum.shape
     k = known.astype(np.float32)

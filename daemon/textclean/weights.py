@@ -55,8 +55,10 @@ def load(kind: str, path: str | os.PathLike | None = None) -> Weights:
     try:
         data = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged file
-        raise WeightsError(f"the {kind} weight file {p} is corrupt or unreadable ({exc.__class__.__name__}: "
-                           f"{str(exc).splitlines()[0][:200]}). {HOW_TO_GET}") from exc
+        raise WeightsError(
+            f"the {kind} weight file {p} is corrupt or unreadable ({exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0][:200]}). {HOW_TO_GET}"
+        ) from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("kind") != kind:
         raise WeightsError(f"{p} is not a textclean {kind} weight file ({FORMAT}). {HOW_TO_GET}")
     if not isinstance(data.get("state_dict"), dict) or not isinstance(data.get("config"), dict):
@@ -69,9 +71,10 @@ def file_version(path: str | os.PathLike) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
-def save(path: str | os.PathLike, kind: str, config: dict, state_dict: dict[str, torch.Tensor],
-         meta: dict) -> None:
+def save(path: str | os.PathLike, kind: str, config: dict, state_dict: dict[str, torch.Tensor], meta: dict) -> None:
     """Write inference weights as fp16 (buffers such as BN counters keep their type)."""
-    sd = {k: (v.detach().half() if v.is_floating_point() else v.detach()).contiguous().cpu()
-          for k, v in state_dict.items()}
+    sd = {
+        k: (v.detach().half() if v.is_floating_point() else v.detach()).contiguous().cpu()
+        for k, v in state_dict.items()
+    }
     torch.save({"format": FORMAT, "kind": kind, "config": config, "state_dict": sd, "meta": meta}, path)

@@ -45,8 +45,9 @@ try:
     encoding = Babl.format_get_encoding(layer.get_format())
     w, h = layer.get_width(), layer.get_height()
     _, ox, oy = layer.get_offsets()
-    result.update(encoding=encoding, width=w, height=h, offsets=[ox, oy],
-                  canvas=[image.get_width(), image.get_height()])
+    result.update(
+        encoding=encoding, width=w, height=h, offsets=[ox, oy], canvas=[image.get_width(), image.get_height()]
+    )
     before = read(layer, encoding, 0, 0, w, h)
     if scenario.get("select"):
         x, y, sw, sh = scenario["select"]
@@ -78,9 +79,14 @@ try:
     if new:
         n = new[0]
         _, nx, ny = n.get_offsets()
-        result["new_layer"] = {"name": n.get_name(), "width": n.get_width(), "height": n.get_height(),
-                               "offsets": [nx, ny], "position": image.get_item_position(n),
-                               "original_position": image.get_item_position(layer)}
+        result["new_layer"] = {
+            "name": n.get_name(),
+            "width": n.get_width(),
+            "height": n.get_height(),
+            "offsets": [nx, ny],
+            "position": image.get_item_position(n),
+            "original_position": image.get_item_position(layer),
+        }
         with open(os.path.join(OUT, "new.raw"), "wb") as f:
             f.write(read(n, encoding, 0, 0, w, h))
     result["selection_empty"] = Gimp.Selection.is_empty(image)

@@ -31,7 +31,7 @@ class EditorRoot:
     """One Debian root and the editor versions it holds (checked by the tests, not assumed)."""
 
     dist: str
-    gimp: str    # GIMP's version, as its binaries and config folder name it: gimp-console-3.0, GIMP/3.0
+    gimp: str  # GIMP's version, as its binaries and config folder name it: gimp-console-3.0, GIMP/3.0
     gimp_full: str
     krita: str
 
@@ -46,8 +46,7 @@ class EditorRoot:
         return str(self.path)
 
 
-ROOTS = {"trixie": EditorRoot("trixie", "3.0", "3.0.4", "5.2.9"),
-         "forky": EditorRoot("forky", "3.2", "3.2.6", "5.3.4")}
+ROOTS = {"trixie": EditorRoot("trixie", "3.0", "3.0.4", "5.2.9"), "forky": EditorRoot("forky", "3.2", "3.2.6", "5.3.4")}
 DEFAULT = ROOTS["trixie"]
 ROOT = DEFAULT.path  # the screenshots are taken in trixie
 
@@ -69,8 +68,9 @@ def unavailable_reason() -> str | None:
 
 
 def ensure_root(root: EditorRoot = DEFAULT) -> EditorRoot:
-    subprocess.run(["nice", "-n", "19", str(REPO / "tests" / "editors" / "build-root.sh"), root.dist, str(root.path)],
-                   check=True)
+    subprocess.run(
+        ["nice", "-n", "19", str(REPO / "tests" / "editors" / "build-root.sh"), root.dist, str(root.path)], check=True
+    )
     for name in ("zmq", "msgpack"):  # stand-ins that make `import NAME` fail, for `hide`
         fake = root / "opt" / "textclean-hidden" / name
         fake.mkdir(parents=True, exist_ok=True)
@@ -104,15 +104,28 @@ def mounted(root: EditorRoot = DEFAULT):
             subprocess.run(["umount", "-l", str(path)], check=False)
 
 
-def run_in_root(cmd: list[str], env: dict[str, str], hide: tuple[str, ...] = (), timeout: float = 300,
-                root: EditorRoot = DEFAULT) -> subprocess.CompletedProcess:
-    environment = ["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
-                   *[f"{k}={v}" for k, v in env.items()]]
+def run_in_root(
+    cmd: list[str], env: dict[str, str], hide: tuple[str, ...] = (), timeout: float = 300, root: EditorRoot = DEFAULT
+) -> subprocess.CompletedProcess:
+    environment = [
+        "env",
+        "-i",
+        "PATH=/usr/local/bin:/usr/bin:/bin",
+        "LANG=C.UTF-8",
+        *[f"{k}={v}" for k, v in env.items()],
+    ]
     inner = ["chroot", str(root), *environment, *cmd]
     if hide:
         binds = " && ".join(f"mount --bind {root}/opt/textclean-hidden/{n} {root}/{DIST}/{n}" for n in hide)
-        inner = ["unshare", "-m", "--propagation", "private", "sh", "-c",
-                 f"{binds} && exec " + " ".join(_quote(a) for a in inner)]
+        inner = [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            f"{binds} && exec " + " ".join(_quote(a) for a in inner),
+        ]
     return subprocess.run(inner, capture_output=True, text=True, timeout=timeout)
 
 
@@ -136,8 +149,9 @@ class Daemon:
         self.env = {**os.environ, "TEXTCLEAN_STATE_DIR": str(state_dir), "TEXTCLEAN_ENDPOINT": self.endpoint}
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "textclean.daemon", *args], env=self.env, capture_output=True,
-                              text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "textclean.daemon", *args], env=self.env, capture_output=True, text=True, timeout=300
+        )
 
     def start(self) -> None:
         r = self.cli("start", "--device", "cpu")
@@ -148,8 +162,17 @@ class Daemon:
 
 
 def install_plugin(editor: str, dest: Path, zip_dir: Path, kritarc: Path | None = None) -> None:
-    args = [sys.executable, "-m", "textclean.cli", "install-plugin", editor, "--dest", str(dest),
-            "--zip-dir", str(zip_dir)]
+    args = [
+        sys.executable,
+        "-m",
+        "textclean.cli",
+        "install-plugin",
+        editor,
+        "--dest",
+        str(dest),
+        "--zip-dir",
+        str(zip_dir),
+    ]
     if kritarc:
         args += ["--kritarc", str(kritarc)]
     r = subprocess.run(args, capture_output=True, text=True, timeout=60)

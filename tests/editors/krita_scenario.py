@@ -45,6 +45,7 @@ def run(args=None):
         b = node.bounds()
         result["bounds"] = [b.x(), b.y(), b.width(), b.height()]
         before = bytes(node.pixelData(ox, oy, w, h))
+
         def layers():  # the global selection shows up as a "selectionmask" node; it is no layer
             return [n.name() for n in doc.topLevelNodes() if n.type() != "selectionmask"]
 
@@ -63,9 +64,13 @@ def run(args=None):
         open(os.path.join(OUT, "before.raw"), "wb").write(before)
         new = [n for n in doc.topLevelNodes() if n.name() in (core.RESULT_LAYER_NAME, core.INPAINT_LAYER_NAME)]
         if new:
-            result["new_layer"] = {"name": new[0].name(), "index": result["layers"].index(new[0].name()),
-                                   "original_index": result["layers"].index(node.name()),
-                                   "model": new[0].colorModel(), "depth": new[0].colorDepth()}
+            result["new_layer"] = {
+                "name": new[0].name(),
+                "index": result["layers"].index(new[0].name()),
+                "original_index": result["layers"].index(node.name()),
+                "model": new[0].colorModel(),
+                "depth": new[0].colorDepth(),
+            }
             open(os.path.join(OUT, "new.raw"), "wb").write(bytes(new[0].pixelData(ox, oy, w, h)))
         sel = doc.selection()
         result["has_selection"] = sel is not None

@@ -40,7 +40,7 @@ if {run}:
 Gimp.displays_flush()
 """
 
-KRITA_HELPER = r'''
+KRITA_HELPER = r"""
 from krita import Extension, Krita
 from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QDockWidget
@@ -74,7 +74,7 @@ class Shot(Extension):
 
 
 Krita.instance().addExtension(Shot(Krita.instance()))
-'''
+"""
 
 
 def sh(cmd: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -106,8 +106,9 @@ def main(out_dir: str, only: str = "") -> None:
     harness.install_plugin("gimp", home / ".config" / "GIMP" / "3.0" / "plug-ins", zips)
     harness.install_plugin("krita", home / ".local" / "share" / "krita", zips, home / ".config" / "kritarc")
     helper = home / ".local" / "share" / "krita" / "pykrita"
-    (helper / "tc_shot.desktop").write_text("[Desktop Entry]\nType=Service\nServiceTypes=Krita/PythonPlugin\n"
-                                           "X-KDE-Library=tc_shot\nName=tc_shot\n")
+    (helper / "tc_shot.desktop").write_text(
+        "[Desktop Entry]\nType=Service\nServiceTypes=Krita/PythonPlugin\nX-KDE-Library=tc_shot\nName=tc_shot\n"
+    )
     (helper / "tc_shot").mkdir()
     daemon = harness.Daemon(Path(tempfile.mkdtemp()))
     daemon.start()
@@ -116,19 +117,39 @@ def main(out_dir: str, only: str = "") -> None:
     with open(home / ".config" / "kritarc", "a") as f:
         f.write(f"enable_tc_shot=true\n\n[textclean]\nendpoint={daemon.endpoint}\n")
     with harness.mounted():
-        xvfb = subprocess.Popen(["chroot", str(root), "Xvfb", DISPLAY, "-screen", "0", "1400x1000x24", "-nolisten",
-                                 "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        xvfb = subprocess.Popen(
+            ["chroot", str(root), "Xvfb", DISPLAY, "-screen", "0", "1400x1000x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(2)
         try:
-            for name, run, show_original in (() if only == "krita" else
-                                             (("before", False, True), ("after", True, False))):
-                (shots / "open.py").write_text(GIMP_OPEN.format(page=PAGE, run=run, show_original=show_original,
-                                                                endpoint=daemon.endpoint))
+            for name, run, show_original in (
+                () if only == "krita" else (("before", False, True), ("after", True, False))
+            ):
+                (shots / "open.py").write_text(
+                    GIMP_OPEN.format(page=PAGE, run=run, show_original=show_original, endpoint=daemon.endpoint)
+                )
                 gimp = subprocess.Popen(
-                    ["chroot", str(root), "env", "-i", "PATH=/usr/bin:/bin", "HOME=/tmp/shots-home",
-                     f"DISPLAY={DISPLAY}", "gimp", "-df", "--no-splash", "--batch-interpreter", "python-fu-eval",
-                     "-b", "exec(open('/tmp/shots/open.py').read())"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    [
+                        "chroot",
+                        str(root),
+                        "env",
+                        "-i",
+                        "PATH=/usr/bin:/bin",
+                        "HOME=/tmp/shots-home",
+                        f"DISPLAY={DISPLAY}",
+                        "gimp",
+                        "-df",
+                        "--no-splash",
+                        "--batch-interpreter",
+                        "python-fu-eval",
+                        "-b",
+                        "exec(open('/tmp/shots/open.py').read())",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 time.sleep(25)
                 sh("xdotool mousemove 600 400 click 1; sleep 1", timeout=30)  # focus, no window manager here
                 sh(f"import -window root /tmp/shots/gimp-{name}.png", timeout=60)
@@ -139,9 +160,20 @@ def main(out_dir: str, only: str = "") -> None:
                 subprocess.run(["pkill", "-f", "gimp-3.0"], check=False)
                 time.sleep(2)
             krita = subprocess.Popen(
-                ["chroot", str(root), "env", "-i", "PATH=/usr/bin:/bin", "HOME=/tmp/shots-home",
-                 f"DISPLAY={DISPLAY}", "krita", "--nosplash"], stdout=subprocess.DEVNULL,
-                stderr=open(shots / "krita.log", "w"))
+                [
+                    "chroot",
+                    str(root),
+                    "env",
+                    "-i",
+                    "PATH=/usr/bin:/bin",
+                    "HOME=/tmp/shots-home",
+                    f"DISPLAY={DISPLAY}",
+                    "krita",
+                    "--nosplash",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=open(shots / "krita.log", "w"),
+            )
             try:
                 krita.wait(120)
             except subprocess.TimeoutExpired:

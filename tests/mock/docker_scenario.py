@@ -20,8 +20,14 @@ sys.path[:0] = [str(HERE), str(REPO / "plugins" / "krita" / "pykrita"), str(REPO
 
 
 def main() -> None:
-    endpoint, dead, page_path, w, h, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), \
-        int(sys.argv[5]), Path(sys.argv[6])
+    endpoint, dead, page_path, w, h, out = (
+        sys.argv[1],
+        sys.argv[2],
+        sys.argv[3],
+        int(sys.argv[4]),
+        int(sys.argv[5]),
+        Path(sys.argv[6]),
+    )
     result: dict = {}
     try:
         run(result, endpoint, dead, Path(page_path).read_bytes(), w, h, out)
@@ -62,8 +68,10 @@ def run(result: dict, endpoint: str, dead: str, page: bytes, w: int, h: int, out
         return [n.name() for n in doc.topLevelNodes()]
 
     docker = app.docker_factories[0].cls()
-    result["ranges"] = {"threshold": [docker.threshold.minimum(), docker.threshold.maximum()],
-                        "grow": [docker.grow.minimum(), docker.grow.maximum()]}
+    result["ranges"] = {
+        "threshold": [docker.threshold.minimum(), docker.threshold.maximum()],
+        "grow": [docker.grow.minimum(), docker.grow.maximum()],
+    }
     result["buttons"] = {k: b.text() for k, b in docker.buttons.items()}
 
     # The user types the endpoint: it is saved and the status line checks the daemon.
@@ -79,10 +87,14 @@ def run(result: dict, endpoint: str, dead: str, page: bytes, w: int, h: int, out
     docker.buttons["remove"].click()
     result["busy_while_running"] = (not docker.buttons["remove"].isEnabled()) and docker.cancel_button.isEnabled()
     result["remove_finished"] = wait(lambda: docker.job is None)
-    result["remove"] = {"layers": layers(), "status": docker.status.text(), "progress": docker.progress.value(),
-                        "original_unchanged": bytes(node.pixelData(0, 0, w, h)) == before,
-                        "enabled_after": docker.buttons["remove"].isEnabled(),
-                        "original_writes": node.writes}
+    result["remove"] = {
+        "layers": layers(),
+        "status": docker.status.text(),
+        "progress": docker.progress.value(),
+        "original_unchanged": bytes(node.pixelData(0, 0, w, h)) == before,
+        "enabled_after": docker.buttons["remove"].isEnabled(),
+        "original_writes": node.writes,
+    }
     new = next(n for n in doc.topLevelNodes() if n.name() == "Text removed")
     (out / "removed.raw").write_bytes(bytes(new.pixelData(0, 0, w, h)))
     (out / "remove_selection.raw").write_bytes(bytes(doc.selection().pixelData(0, 0, w, h)))
@@ -93,14 +105,20 @@ def run(result: dict, endpoint: str, dead: str, page: bytes, w: int, h: int, out
     docker.buttons["select"].click()
     wait(lambda: docker.job is None)
     sel = doc.selection()
-    result["select"] = {"new_layers": len(layers()) - n_layers,
-                        "selected": sum(1 for v in bytes(sel.pixelData(0, 0, w, h)) if v) if sel else 0}
+    result["select"] = {
+        "new_layers": len(layers()) - n_layers,
+        "selected": sum(1 for v in bytes(sel.pixelData(0, 0, w, h)) if v) if sel else 0,
+    }
 
     # Inpaint Selection with nothing selected: refused at once, said in the docker and over the canvas.
     doc.setSelection(None)
     docker.buttons["inpaint"].click()
-    result["inpaint_refused"] = {"status": docker.status.text(), "job": docker.job is not None,
-                                 "messages": list(window.activeView().messages), "layers": layers()}
+    result["inpaint_refused"] = {
+        "status": docker.status.text(),
+        "job": docker.job is not None,
+        "messages": list(window.activeView().messages),
+        "layers": layers(),
+    }
 
     # Inpaint Selection with a rectangle selected.
     sel = Selection()
@@ -126,8 +144,11 @@ def run(result: dict, endpoint: str, dead: str, page: bytes, w: int, h: int, out
     window.activeView().messages.clear()
     docker.buttons["remove"].click()
     wait(lambda: docker.job is None)
-    result["dead_run"] = {"status": docker.status.text(), "messages": list(window.activeView().messages),
-                          "new_layers": len(layers()) - n_layers}
+    result["dead_run"] = {
+        "status": docker.status.text(),
+        "messages": list(window.activeView().messages),
+        "new_layers": len(layers()) - n_layers,
+    }
     docker.endpoint.setText(endpoint)
     docker.save()
 

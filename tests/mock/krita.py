@@ -45,7 +45,7 @@ class _Plane:
                 continue
             src = (cy * self.width + x0) * self.bpp
             dst = (row * w + (x0 - x)) * self.bpp
-            out[dst:dst + (x1 - x0) * self.bpp] = self.data[src:src + (x1 - x0) * self.bpp]
+            out[dst : dst + (x1 - x0) * self.bpp] = self.data[src : src + (x1 - x0) * self.bpp]
         return bytes(out)
 
     def write(self, data: bytes, x: int, y: int, w: int, h: int) -> None:
@@ -61,7 +61,7 @@ class _Plane:
                 continue
             src = (row * w + (x0 - x)) * self.bpp
             dst = (cy * self.width + x0) * self.bpp
-            self.data[dst:dst + (x1 - x0) * self.bpp] = data[src:src + (x1 - x0) * self.bpp]
+            self.data[dst : dst + (x1 - x0) * self.bpp] = data[src : src + (x1 - x0) * self.bpp]
 
 
 class Selection:
@@ -260,8 +260,16 @@ class Krita(QObject):
     def version(self) -> str:
         return "stand-in"
 
-    def createDocument(self, width: int, height: int, name: str, model: str, depth: str, profile: str,  # noqa: N802
-                       resolution: float) -> Document:
+    def createDocument(
+        self,
+        width: int,
+        height: int,
+        name: str,
+        model: str,
+        depth: str,
+        profile: str,  # noqa: N802
+        resolution: float,
+    ) -> Document:
         doc = Document(width, height, name, model, depth)
         self.documents.append(doc)
         return doc

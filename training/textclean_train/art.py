@@ -33,8 +33,22 @@ ART_DIRS = ("/usr/share/games/renpy",)
 RESERVED = ("openclipart", "mate-backgrounds")
 # Files that are user-interface screens with words on them (unlabelled text would teach the segmenter
 # to ignore text), or logos and masks rather than art.
-NOT_ART = ("launcher", "popup", "imagemap", "logo", "icon", "ninepatch", "hover", "idle", "_tv_unsafe",
-           "imagedissolve", "spotlight", "skin_", "launchimage", "/gui/")
+NOT_ART = (
+    "launcher",
+    "popup",
+    "imagemap",
+    "logo",
+    "icon",
+    "ninepatch",
+    "hover",
+    "idle",
+    "_tv_unsafe",
+    "imagedissolve",
+    "spotlight",
+    "skin_",
+    "launchimage",
+    "/gui/",
+)
 MIN_SIDE = 160
 
 
@@ -85,10 +99,11 @@ def random_picture(rng: Rng, h: int, w: int) -> np.ndarray | None:
         src = photos[int(rng.integers(len(photos)))]
     sh, sw = src.shape[:2]
     scale = max(h / sh, w / sw) * rng.uniform(1.0, 2.0)
-    src = cv2.resize(src, (int(sw * scale) + 1, int(sh * scale) + 1), interpolation=cv2.INTER_AREA
-                     if scale < 1 else cv2.INTER_LINEAR)
+    src = cv2.resize(
+        src, (int(sw * scale) + 1, int(sh * scale) + 1), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    )
     y, x = int(rng.integers(0, src.shape[0] - h + 1)), int(rng.integers(0, src.shape[1] - w + 1))
-    img = src[y:y + h, x:x + w]
+    img = src[y : y + h, x : x + w]
     return np.ascontiguousarray(img[:, ::-1] if rng.random() < 0.5 else img)
 
 

@@ -47,8 +47,18 @@ def make_data(work: str, pages: int, workers: int) -> dict[str, str]:
         "val_heldout": ["--pages", "150", "--seed", "2000000", "--split", "heldout", "--crops-per-page", "2"],
         "train": ["--pages", str(pages), "--seed", "0"],
         # Pages with columns of body text, which stage 2 mixes in (old comics set captions and prose this way).
-        "dense": ["--pages", str(max(100, pages // 8)), "--seed", "4000000", "--crops-per-page", "3",
-                  "--negative-share", "0", "--dense-share", "1.0"],
+        "dense": [
+            "--pages",
+            str(max(100, pages // 8)),
+            "--seed",
+            "4000000",
+            "--crops-per-page",
+            "3",
+            "--negative-share",
+            "0",
+            "--dense-share",
+            "1.0",
+        ],
     }
     for name, args in jobs.items():
         if not os.path.exists(os.path.join(data[name], "meta.json")):
@@ -56,16 +66,56 @@ def make_data(work: str, pages: int, workers: int) -> dict[str, str]:
     return data
 
 
-def train_stage(out: str, data: list[str], data_dirs: dict[str, str], minutes: float, init_from: str | None,
-                device: str, threads: int, lr: float, batch: int) -> str:
+def train_stage(
+    out: str,
+    data: list[str],
+    data_dirs: dict[str, str],
+    minutes: float,
+    init_from: str | None,
+    device: str,
+    threads: int,
+    lr: float,
+    batch: int,
+) -> str:
     last, done = os.path.join(out, "last.pt"), os.path.join(out, "DONE")
     if os.path.exists(done):
         return last
-    argv = _py("train_segmenter", "--data", *data, "--val", data_dirs["val"], "--val-heldout",
-               data_dirs["val_heldout"], "--out", out, "--loss", "bce_dice", "--steps", "100000",
-               "--batch", str(batch), "--crop", "256", "--lr", str(lr), "--warmup", "50",
-               "--refine-channels", "8", "--val-every", "400", "--ckpt-every", "100", "--threads", str(threads),
-               "--device", device, "--max-minutes", f"{minutes:.1f}", "--time-schedule")
+    argv = _py(
+        "train_segmenter",
+        "--data",
+        *data,
+        "--val",
+        data_dirs["val"],
+        "--val-heldout",
+        data_dirs["val_heldout"],
+        "--out",
+        out,
+        "--loss",
+        "bce_dice",
+        "--steps",
+        "100000",
+        "--batch",
+        str(batch),
+        "--crop",
+        "256",
+        "--lr",
+        str(lr),
+        "--warmup",
+        "50",
+        "--refine-channels",
+        "8",
+        "--val-every",
+        "400",
+        "--ckpt-every",
+        "100",
+        "--threads",
+        str(threads),
+        "--device",
+        device,
+        "--max-minutes",
+        f"{minutes:.1f}",
+        "--time-schedule",
+    )
     if init_from:
         argv += ["--init-from", init_from]
     _run(argv)
@@ -81,16 +131,24 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pages", type=int, default=1800, help="synthetic training pages")
     ap.add_argument("--init-from", default=None, help="weights to start from (default: the shipped segmenter)")
     ap.add_argument("--stage1-share", type=float, default=0.6)
-    ap.add_argument("--mine-pages", type=int, default=70,
-                    help="text-free pages to mine (about 4 s a page on one busy CPU core; use more on a GPU)")
+    ap.add_argument(
+        "--mine-pages",
+        type=int,
+        default=70,
+        help="text-free pages to mine (about 4 s a page on one busy CPU core; use more on a GPU)",
+    )
     ap.add_argument("--negative-weight", type=float, default=0.2, help="share of stage-2 batches from mining")
     ap.add_argument("--dense-weight", type=float, default=0.15, help="share of stage-2 batches of dense text")
     ap.add_argument("--lr", type=float, default=0.02)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--threads", type=int, default=0,
-                    help="torch threads for training (0: all cores). Give 1 on a CPU shared with other work: "
-                         "OpenMP threads that wait on a busy core slowed a 2-thread run tenfold here")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads for training (0: all cores). Give 1 on a CPU shared with other work: "
+        "OpenMP threads that wait on a busy core slowed a 2-thread run tenfold here",
+    )
     a = ap.parse_args(argv)
     t0 = time.time()
 
@@ -106,18 +164,42 @@ def main(argv: list[str] | None = None) -> None:
     threads = a.threads or max(1, torch.get_num_threads())
     # Mining and the final validation need a few minutes at the end; the stages share the rest.
     reserve = 6.0
-    stage1 = train_stage(os.path.join(a.work, "stage1"), [data["train"]], data, (left() - reserve) * a.stage1_share,
-                         init, a.device, threads, a.lr, a.batch)
+    stage1 = train_stage(
+        os.path.join(a.work, "stage1"),
+        [data["train"]],
+        data,
+        (left() - reserve) * a.stage1_share,
+        init,
+        a.device,
+        threads,
+        a.lr,
+        a.batch,
+    )
     negatives = os.path.join(a.work, "data", "negatives1")
     if not os.path.exists(os.path.join(negatives, "meta.json")):
         print(json.dumps(mine(stage1, negatives, a.mine_pages, workers=1)), flush=True)
     stage2_data = [data["train"], f"{data['dense']}:{a.dense_weight}", f"{negatives}:{a.negative_weight}"]
-    stage2 = train_stage(os.path.join(a.work, "stage2"), stage2_data, data,
-                         left() - 2.0, stage1, a.device, threads, a.lr * 0.5, a.batch)
-    _run(_py("evaluate", "--val", data["val"], "--val-heldout", data["val_heldout"], "--segmenter", stage2,
-             "--only", "segmenter"))
-    print(f"campaign done in {(time.time() - t0) / 60:.1f} min. Export with:\n  python -m textclean_train.export "
-          f"--segmenter {stage2} --val {data['val']} --val-heldout {data['val_heldout']}", flush=True)
+    stage2 = train_stage(
+        os.path.join(a.work, "stage2"), stage2_data, data, left() - 2.0, stage1, a.device, threads, a.lr * 0.5, a.batch
+    )
+    _run(
+        _py(
+            "evaluate",
+            "--val",
+            data["val"],
+            "--val-heldout",
+            data["val_heldout"],
+            "--segmenter",
+            stage2,
+            "--only",
+            "segmenter",
+        )
+    )
+    print(
+        f"campaign done in {(time.time() - t0) / 60:.1f} min. Export with:\n  python -m textclean_train.export "
+        f"--segmenter {stage2} --val {data['val']} --val-heldout {data['val_heldout']}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

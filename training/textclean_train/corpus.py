@@ -28,7 +28,20 @@ EN_WORDS = (
     "where when who power fight battle enemy friend heart dream world light dark fire king magic sword "
     "boom crash bang whoosh thud slam crack zap pow wham kaboom snap click rumble thump"
 ).split()
-SFX_JA = ["ドドド", "ゴゴゴ", "バン", "ドン", "ザッ", "ガッ", "ズズ", "シーン", "ドキドキ", "パチ", "ゴロゴロ", "ビリビリ"]
+SFX_JA = [
+    "ドドド",
+    "ゴゴゴ",
+    "バン",
+    "ドン",
+    "ザッ",
+    "ガッ",
+    "ズズ",
+    "シーン",
+    "ドキドキ",
+    "パチ",
+    "ゴロゴロ",
+    "ビリビリ",
+]
 
 
 def _hangul(rng: np.random.Generator, n: int) -> str:

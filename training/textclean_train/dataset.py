@@ -26,8 +26,9 @@ from .synth import IGNORE, Sample, make_sample
 CROP = 320
 
 
-def crops_from(sample: Sample, rng: np.random.Generator, n: int, size: int = CROP,
-               text_bias: float = 0.75) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def crops_from(
+    sample: Sample, rng: np.random.Generator, n: int, size: int = CROP, text_bias: float = 0.75
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """``n`` crops; most centred on a random text pixel, so text is not a rarity."""
     raw, clean, label = sample.raw, sample.clean, sample.label
     h, w = label.shape
@@ -47,21 +48,28 @@ def crops_from(sample: Sample, rng: np.random.Generator, n: int, size: int = CRO
             cy, cx = int(rng.integers(0, h)), int(rng.integers(0, w))
         y0 = int(np.clip(cy - size // 2, 0, h - size))
         x0 = int(np.clip(cx - size // 2, 0, w - size))
-        sl = np.s_[y0:y0 + size, x0:x0 + size]
+        sl = np.s_[y0 : y0 + size, x0 : x0 + size]
         out.append((raw[sl], clean[sl], label[sl]))
     return out
 
 
-def _make_page_crops(args: tuple[int, str, str, int, bool, bool]
-                     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _make_page_crops(args: tuple[int, str, str, int, bool, bool]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     seed, kind, split, n, text, dense = args
     sample = make_sample(seed, kind, split, text=text, dense=dense)
     return crops_from(sample, np.random.default_rng(seed + 7_000_000), n)
 
 
-def write_synthetic(out_dir: str, pages: int, seed: int, split: str = "train", crops_per_page: int = 4,
-                    colour_share: float = 0.3, workers: int = 2, negative_share: float = 0.1,
-                    dense_share: float = 0.1) -> None:
+def write_synthetic(
+    out_dir: str,
+    pages: int,
+    seed: int,
+    split: str = "train",
+    crops_per_page: int = 4,
+    colour_share: float = 0.3,
+    workers: int = 2,
+    negative_share: float = 0.1,
+    dense_share: float = 0.1,
+) -> None:
     """Generate ``pages`` pages (seeds ``seed..seed+pages-1``) and store their crops.
 
     ``negative_share`` of the pages carry no text at all: art the segmenter must learn to leave alone.
@@ -81,9 +89,17 @@ def write_synthetic(out_dir: str, pages: int, seed: int, split: str = "train", c
     every = max(1, round(1 / colour_share)) if colour_share > 0 else 0
     neg_every = max(1, round(1 / negative_share)) if negative_share > 0 else 0
     dense_every = max(1, round(1 / dense_share)) if dense_share > 0 else 0
-    jobs = [(seed + i, "colour" if every and i % every == every - 1 else "manga", split, crops_per_page,
-             not (neg_every and i % neg_every == neg_every // 2), bool(dense_every and i % dense_every == 0))
-            for i in range(pages)]
+    jobs = [
+        (
+            seed + i,
+            "colour" if every and i % every == every - 1 else "manga",
+            split,
+            crops_per_page,
+            not (neg_every and i % neg_every == neg_every // 2),
+            bool(dense_every and i % dense_every == 0),
+        )
+        for i in range(pages)
+    ]
     t0, i = time.time(), 0
     ctx = mp.get_context("fork")
     with ctx.Pool(workers) as pool:
@@ -96,9 +112,20 @@ def write_synthetic(out_dir: str, pages: int, seed: int, split: str = "train", c
     for a in arrays.values():
         a.flush()
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
-        json.dump({"source": "synthetic", "pages": pages, "seed": seed, "split": split,
-                   "crops_per_page": crops_per_page, "colour_share": colour_share, "crop": CROP,
-                   "negative_share": negative_share, "dense_share": dense_share}, f)
+        json.dump(
+            {
+                "source": "synthetic",
+                "pages": pages,
+                "seed": seed,
+                "split": split,
+                "crops_per_page": crops_per_page,
+                "colour_share": colour_share,
+                "crop": CROP,
+                "negative_share": negative_share,
+                "dense_share": dense_share,
+            },
+            f,
+        )
 
 
 class CropDataset(Dataset):
@@ -108,8 +135,14 @@ class CropDataset(Dataset):
     (0, 1 or 255 for ignore).
     """
 
-    def __init__(self, root: str, size: int = 256, scale: tuple[float, float] = (0.7, 1.3),
-                 augment: bool = True, length: int | None = None) -> None:
+    def __init__(
+        self,
+        root: str,
+        size: int = 256,
+        scale: tuple[float, float] = (0.7, 1.3),
+        augment: bool = True,
+        length: int | None = None,
+    ) -> None:
         self.raw = np.load(os.path.join(root, "raw.npy"), mmap_mode="r")
         self.clean = np.load(os.path.join(root, "clean.npy"), mmap_mode="r")
         self.label = np.load(os.path.join(root, "label.npy"), mmap_mode="r")
@@ -128,18 +161,20 @@ class CropDataset(Dataset):
             scale = float(rng.uniform(*self.scale))
             src = min(raw.shape[0], int(round(s / scale)))
             y0, x0 = (int(rng.integers(0, raw.shape[0] - src + 1)), int(rng.integers(0, raw.shape[1] - src + 1)))
-            sl = np.s_[y0:y0 + src, x0:x0 + src]
+            sl = np.s_[y0 : y0 + src, x0 : x0 + src]
             raw, clean, label = raw[sl], clean[sl], label[sl]
             if src != s:
                 interp = cv2.INTER_AREA if src > s else cv2.INTER_LINEAR
-                raw, clean = cv2.resize(raw, (s, s), interpolation=interp), cv2.resize(clean, (s, s),
-                                                                                        interpolation=interp)
+                raw, clean = (
+                    cv2.resize(raw, (s, s), interpolation=interp),
+                    cv2.resize(clean, (s, s), interpolation=interp),
+                )
                 label = cv2.resize(label, (s, s), interpolation=cv2.INTER_NEAREST)
             if rng.random() < 0.5:
                 raw, clean, label = raw[:, ::-1], clean[:, ::-1], label[:, ::-1]
         else:
             o = (raw.shape[0] - s) // 2
-            sl = np.s_[o:o + s, o:o + s]
+            sl = np.s_[o : o + s, o : o + s]
             raw, clean, label = raw[sl], clean[sl], label[sl]
         return {
             "raw": torch.from_numpy(np.array(raw)).permute(2, 0, 1).float() / 255,
@@ -202,10 +237,20 @@ def main() -> None:
     p.add_argument("--dilate", type=int, default=3)
     a = ap.parse_args()
     if a.cmd == "synth":
-        write_synthetic(a.out, a.pages, a.seed, a.split, a.crops_per_page, a.colour_share, a.workers,
-                        a.negative_share, a.dense_share)
+        write_synthetic(
+            a.out,
+            a.pages,
+            a.seed,
+            a.split,
+            a.crops_per_page,
+            a.colour_share,
+            a.workers,
+            a.negative_share,
+            a.dense_share,
+        )
     else:
         from .pairs import write_pairs
+
         write_pairs(a.pairs_dir, a.out, a.crops_per_page, a.threshold, a.dilate)
 
 

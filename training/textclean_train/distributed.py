@@ -49,7 +49,8 @@ def wrap(model: nn.Module, rt: Runtime) -> nn.Module:
     model = nn.SyncBatchNorm.convert_sync_batchnorm(model) if rt.device.type == "cuda" else model
     # DDP broadcasts rank 0's buffers (BatchNorm statistics) at every forward.
     return nn.parallel.DistributedDataParallel(
-        model, device_ids=[rt.device.index] if rt.device.type == "cuda" else None)
+        model, device_ids=[rt.device.index] if rt.device.type == "cuda" else None
+    )
 
 
 def unwrap(model: nn.Module) -> nn.Module:

@@ -31,8 +31,9 @@ def load_model(kind: str, path: str | None) -> tuple[torch.nn.Module, dict]:
     return model.eval(), meta
 
 
-def evaluate_segmenter(model: torch.nn.Module, val: str, heldout: str | None = None,
-                       threshold: float | None = None) -> dict:
+def evaluate_segmenter(
+    model: torch.nn.Module, val: str, heldout: str | None = None, threshold: float | None = None
+) -> dict:
     from .train_segmenter import validate
 
     counts = validate(model, val, torch.device("cpu"))

@@ -41,10 +41,20 @@ def _hardware() -> str:
 def _weight_file_facts(path: str) -> dict:
     """Stages of an exported weight file (a run was initialised from it), from its metadata."""
     meta = load_weights(_kind_of(path), path).meta
-    return {"stages": [{"command": c, "steps": 0, "wall_s": 0.0, "planned": 0, "args": {}}
-                       for c in meta.get("commands", [])[:-1]]
-            + [{"command": (meta.get("commands") or ["(unknown)"])[-1], "steps": int(meta.get("step", 0)),
-                "wall_s": float(meta.get("wall_s", 0.0)), "planned": int(meta.get("step", 0)), "args": {}}]}
+    return {
+        "stages": [
+            {"command": c, "steps": 0, "wall_s": 0.0, "planned": 0, "args": {}} for c in meta.get("commands", [])[:-1]
+        ]
+        + [
+            {
+                "command": (meta.get("commands") or ["(unknown)"])[-1],
+                "steps": int(meta.get("step", 0)),
+                "wall_s": float(meta.get("wall_s", 0.0)),
+                "planned": int(meta.get("step", 0)),
+                "args": {},
+            }
+        ]
+    }
 
 
 def _kind_of(path: str) -> str:
@@ -55,19 +65,33 @@ def _checkpoint_facts(path: str, module: str) -> dict:
     """Steps, wall time and commands of a checkpoint and of any run it was initialised from."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     args = json.loads(ckpt.get("args", "{}"))
-    stages = [{"command": _command(module, args), "steps": int(ckpt["step"]), "wall_s": float(ckpt.get("wall_s", 0)),
-               "planned": int(args.get("steps", ckpt["step"])), "args": args}]
+    stages = [
+        {
+            "command": _command(module, args),
+            "steps": int(ckpt["step"]),
+            "wall_s": float(ckpt.get("wall_s", 0)),
+            "planned": int(args.get("steps", ckpt["step"])),
+            "args": args,
+        }
+    ]
     parent = args.get("init_from")
     if parent and os.path.exists(parent):
         is_weights = torch.load(parent, map_location="cpu", weights_only=True).get("format") == FORMAT
         stages = (_weight_file_facts(parent) if is_weights else _checkpoint_facts(parent, module))["stages"] + stages
-    return {"stages": stages, "step": sum(st["steps"] for st in stages), "args": args,
-            "wall_s": sum(st["wall_s"] for st in stages), "config": ckpt["config"], "loss": ckpt.get("loss")}
+    return {
+        "stages": stages,
+        "step": sum(st["steps"] for st in stages),
+        "args": args,
+        "wall_s": sum(st["wall_s"] for st in stages),
+        "config": ckpt["config"],
+        "loss": ckpt.get("loss"),
+    }
 
 
 def _command(module: str, args: dict) -> str:
-    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in args.items()
-                     if v not in (None, False, 0) or k == "seed")
+    flags = " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in args.items() if v not in (None, False, 0) or k == "seed"
+    )
     return f"python -m textclean_train.{module} {flags}"
 
 
@@ -78,14 +102,28 @@ def _shipped_card_entry(kind: str, out: str) -> dict:
     meta = dict(w.meta)
     commands = " ".join(meta.get("commands", []))
     loss = meta.get("loss") or (commands.split("--loss ")[1].split()[0] if "--loss " in commands else None)
-    args = meta.get("train_args") or ({"pixel_loss": commands.split("--pixel-loss ")[1].split()[0]}
-                                      if "--pixel-loss " in commands else {})
-    return {**meta, "config": w.config, "bytes": path.stat().st_size, "loss": loss, "train_args": args,
-            "onnx_bytes": path.with_suffix(".onnx").stat().st_size}
+    args = meta.get("train_args") or (
+        {"pixel_loss": commands.split("--pixel-loss ")[1].split()[0]} if "--pixel-loss " in commands else {}
+    )
+    return {
+        **meta,
+        "config": w.config,
+        "bytes": path.stat().st_size,
+        "loss": loss,
+        "train_args": args,
+        "onnx_bytes": path.with_suffix(".onnx").stat().st_size,
+    }
 
 
-def export(segmenter_ckpt: str | None, inpainter_ckpt: str | None, val: str, heldout: str | None, out: str,
-           data_recipe: str, notes: str = "") -> dict:
+def export(
+    segmenter_ckpt: str | None,
+    inpainter_ckpt: str | None,
+    val: str,
+    heldout: str | None,
+    out: str,
+    data_recipe: str,
+    notes: str = "",
+) -> dict:
     os.makedirs(out, exist_ok=True)
     card: dict = {"hardware": _hardware(), "data": data_recipe, "notes": notes}
     for kind, ckpt_path in (("segmenter", segmenter_ckpt), ("inpainter", inpainter_ckpt)):
@@ -99,24 +137,41 @@ def export(segmenter_ckpt: str | None, inpainter_ckpt: str | None, val: str, hel
         else:
             figures = evaluate_inpainter(model, val)
         params = sum(p.numel() for p in model.parameters())
-        meta = {"figures": figures, "step": facts["step"], "wall_s": facts["wall_s"], "params": params,
-                "commands": [st["command"] + (f"  (stopped at step {st['steps']} of {st['planned']})"
-                                              if st["steps"] < st["planned"] else "") for st in facts["stages"]],
-                "hardware": card["hardware"], "loss": facts["loss"], "train_args": facts["args"]}
+        meta = {
+            "figures": figures,
+            "step": facts["step"],
+            "wall_s": facts["wall_s"],
+            "params": params,
+            "commands": [
+                st["command"]
+                + (f"  (stopped at step {st['steps']} of {st['planned']})" if st["steps"] < st["planned"] else "")
+                for st in facts["stages"]
+            ],
+            "hardware": card["hardware"],
+            "loss": facts["loss"],
+            "train_args": facts["args"],
+        }
         if kind == "segmenter":
             meta["threshold"] = figures["threshold"]
             held = figures.get("heldout_f1", float("nan"))
             meta["summary"] = f"F1 {figures['val_f1']:.3f} (held-out fonts {held:.3f})"
         else:
-            meta["summary"] = (f"manga hole PSNR {figures.get('manga_pipeline_psnr', float('nan')):.2f} dB "
-                               f"(Telea {figures.get('manga_telea_psnr', float('nan')):.2f})")
+            meta["summary"] = (
+                f"manga hole PSNR {figures.get('manga_pipeline_psnr', float('nan')):.2f} dB "
+                f"(Telea {figures.get('manga_telea_psnr', float('nan')):.2f})"
+            )
         path = Path(out) / f"{kind}.pt"
         save(path, kind, facts["config"], model.state_dict(), meta)
         # The CPU backend's copy; `model` already holds the fp16-rounded weights.
         onnx_export.export(model, kind, path.with_suffix(".onnx"), file_version(path))
-        card[kind] = {**meta, "config": facts["config"], "bytes": path.stat().st_size, "loss": facts["loss"],
-                      "train_args": facts["args"],
-                      "onnx_bytes": path.with_suffix(".onnx").stat().st_size}
+        card[kind] = {
+            **meta,
+            "config": facts["config"],
+            "bytes": path.stat().st_size,
+            "loss": facts["loss"],
+            "train_args": facts["args"],
+            "onnx_bytes": path.with_suffix(".onnx").stat().st_size,
+        }
     (Path(out) / "MODEL_CARD.md").write_text(model_card(card))
     return card
 
@@ -155,8 +210,10 @@ def model_card(card: dict) -> str:
     ]
     for name, key in (("training fonts", "val"), ("held-out fonts", "heldout")):
         if f"{key}_f1" in sf:
-            lines.append(f"| {name} | {sf['threshold']} | {sf[f'{key}_precision']:.3f} | {sf[f'{key}_recall']:.3f} | "
-                         f"{sf[f'{key}_f1']:.3f} | {sf[f'{key}_iou']:.3f} | {sf[f'{key}_tolerant_f1']:.3f} |")
+            lines.append(
+                f"| {name} | {sf['threshold']} | {sf[f'{key}_precision']:.3f} | {sf[f'{key}_recall']:.3f} | "
+                f"{sf[f'{key}_f1']:.3f} | {sf[f'{key}_iou']:.3f} | {sf[f'{key}_tolerant_f1']:.3f} |"
+            )
     lines += [
         "",
         "## Inpainter: UNet of gated convolutions",
@@ -165,13 +222,20 @@ def model_card(card: dict) -> str:
         "  gated convolutions in the 1/8-scale bottleneck.",
         f"- Parameters: {i['params']:,}; file {mb(i['bytes'])} (fp16).",
         f"- Loss: hole-weighted {i['train_args'].get('pixel_loss', 'l1').upper()}"
-        + (f" plus {i['train_args']['grad_weight']} × an L1 on image gradients" if i["train_args"].get("grad_weight")
-           else "") + "; Adam."
-        + (" The network gets a coarse fill of the hole as a guide and learns a correction (guided): the ring's"
-           " screentone, hatching and lines continued into the hole (`textclean/structure.py`), Telea's fill"
-           " where nothing repeats; hole pixels whose fill is flat are filled flat and not handed to the"
-           " network. Trained and validated through the same preprocessing (`structure.prepare`)."
-           if i["config"].get("guided") else ""),
+        + (
+            f" plus {i['train_args']['grad_weight']} × an L1 on image gradients"
+            if i["train_args"].get("grad_weight")
+            else ""
+        )
+        + "; Adam."
+        + (
+            " The network gets a coarse fill of the hole as a guide and learns a correction (guided): the ring's"
+            " screentone, hatching and lines continued into the hole (`textclean/structure.py`), Telea's fill"
+            " where nothing repeats; hole pixels whose fill is flat are filled flat and not handed to the"
+            " network. Trained and validated through the same preprocessing (`structure.prepare`)."
+            if i["config"].get("guided")
+            else ""
+        ),
         f"- Steps: {i['step']}; wall time {i['wall_s'] / 60:.0f} min.",
         *[f"- Command: `{c}`" for c in i["commands"]],
         "",
@@ -186,17 +250,26 @@ def model_card(card: dict) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for kind in ("manga", "colour"):
-        for key, name in (("pipeline", "shipped (flat fill + guide + network)"), ("model", "network alone"),
-                          ("telea", "OpenCV Telea")):
+        for key, name in (
+            ("pipeline", "shipped (flat fill + guide + network)"),
+            ("model", "network alone"),
+            ("telea", "OpenCV Telea"),
+        ):
             if f"{kind}_{key}_psnr" in inf:
-                lines.append(f"| {kind} | {name} | {inf[f'{kind}_{key}_psnr']:.2f} dB | "
-                             f"{inf.get(f'{kind}_{key}_pooled_psnr', float('nan')):.2f} dB | "
-                             f"{inf[f'{kind}_{key}_ssim']:.3f} |")
+                lines.append(
+                    f"| {kind} | {name} | {inf[f'{kind}_{key}_psnr']:.2f} dB | "
+                    f"{inf.get(f'{kind}_{key}_pooled_psnr', float('nan')):.2f} dB | "
+                    f"{inf[f'{kind}_{key}_ssim']:.3f} |"
+                )
     total = s["bytes"] + i["bytes"] + s["onnx_bytes"] + i["onnx_bytes"]
     if card.get("notes"):
         lines += ["", "## How these choices were made", "", card["notes"].strip()]
-    lines += ["", f"Shipped files: fp16 state dicts {mb(s['bytes'] + i['bytes'])}, ONNX copies for the CPU "
-              f"backend (fp32) {mb(s['onnx_bytes'] + i['onnx_bytes'])}; total {mb(total)}.", ""]
+    lines += [
+        "",
+        f"Shipped files: fp16 state dicts {mb(s['bytes'] + i['bytes'])}, ONNX copies for the CPU "
+        f"backend (fp32) {mb(s['onnx_bytes'] + i['onnx_bytes'])}; total {mb(total)}.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -37,9 +37,29 @@ PROBES = {
     "en": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!?",
 }
 # Icon, symbol and barcode families map Latin letters to pictures: they are not text.
-NOT_TEXT = ("awesome", "symbol", "dingbat", "icon", "emoji", "math", "barcode", "ocr-", "wingding", "webdings",
-            "cursor", "musical", "braille", "glyphicons", "entypo", "fontawesome", "material design",
-            "opensymbol", "d050000l", "standard symbols", "kanjistrokeorders")
+NOT_TEXT = (
+    "awesome",
+    "symbol",
+    "dingbat",
+    "icon",
+    "emoji",
+    "math",
+    "barcode",
+    "ocr-",
+    "wingding",
+    "webdings",
+    "cursor",
+    "musical",
+    "braille",
+    "glyphicons",
+    "entypo",
+    "fontawesome",
+    "material design",
+    "opensymbol",
+    "d050000l",
+    "standard symbols",
+    "kanjistrokeorders",
+)
 
 
 @dataclass(frozen=True)
@@ -85,8 +105,13 @@ def _cache_path(files: list[str]) -> str:
 @functools.lru_cache(maxsize=1)
 def index_fonts() -> dict[str, list[FontSpec]]:
     """``{script: [FontSpec, ...]}`` for every installed face that sets that script (cached on disk)."""
-    files = sorted(os.path.realpath(os.path.join(r, n)) for d in FONT_DIRS for r, _d, fs in os.walk(d) for n in fs
-                   if n.lower().endswith((".ttf", ".otf", ".ttc")))
+    files = sorted(
+        os.path.realpath(os.path.join(r, n))
+        for d in FONT_DIRS
+        for r, _d, fs in os.walk(d)
+        for n in fs
+        if n.lower().endswith((".ttf", ".otf", ".ttc"))
+    )
     cache = _cache_path(files)
     try:
         with open(cache) as f:
@@ -140,8 +165,8 @@ def fonts_for(script: str, split: str = "train") -> tuple[FontSpec, ...]:
     specs = tuple(f for f in index_fonts()[script] if _heldout(f.family) == want_heldout)
     if not specs:
         raise RuntimeError(
-            f"no {split} fonts found for script {script!r}; install the Debian font packages "
-            "with scripts/install-fonts")
+            f"no {split} fonts found for script {script!r}; install the Debian font packages with scripts/install-fonts"
+        )
     return specs
 
 

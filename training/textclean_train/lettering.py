@@ -50,7 +50,7 @@ def warp(block: TextBlock, rng: Rng) -> TextBlock:
         m = cv2.getPerspectiveTransform(src, dst)
         return _apply(block, lambda a: cv2.warpPerspective(a, m, (w, h), flags=cv2.INTER_LINEAR))
     pad = int(h * 0.6) + 4
-    yy, xx = np.mgrid[0:h + 2 * pad, 0:w].astype(np.float32)
+    yy, xx = np.mgrid[0 : h + 2 * pad, 0:w].astype(np.float32)
     t = xx / max(1, w - 1)
     amp = rng.uniform(0.15, 0.5) * h * (1 if rng.random() < 0.5 else -1)
     shift = amp * (4 * t * (1 - t)) if kind == 0 else amp * 0.5 * np.sin(2 * np.pi * t * rng.uniform(0.7, 1.6))
@@ -90,9 +90,12 @@ def jittered_block(text: str, spec: FontSpec, size: int, stroke: int, rng: Rng, 
         x = (0 if vertical else i * step) + size // 2 + jx
         y = (i * step if vertical else 0) + size // 2 + jy
         x, y = int(np.clip(x, 0, W - f.shape[1])), int(np.clip(y, 0, H - f.shape[0]))
-        np.maximum(fill_all[y:y + f.shape[0], x:x + f.shape[1]], f, out=fill_all[y:y + f.shape[0], x:x + f.shape[1]])
-        np.maximum(outer_all[y:y + o.shape[0], x:x + o.shape[1]], o,
-                   out=outer_all[y:y + o.shape[0], x:x + o.shape[1]])
+        np.maximum(
+            fill_all[y : y + f.shape[0], x : x + f.shape[1]], f, out=fill_all[y : y + f.shape[0], x : x + f.shape[1]]
+        )
+        np.maximum(
+            outer_all[y : y + o.shape[0], x : x + o.shape[1]], o, out=outer_all[y : y + o.shape[0], x : x + o.shape[1]]
+        )
     return TextBlock(fill_all, outer_all if stroke else fill_all, None)
 
 

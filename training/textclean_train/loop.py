@@ -18,8 +18,7 @@ from . import distributed
 from .distributed import Runtime
 
 
-def save_checkpoint(path: str, model: nn.Module, optimizer: torch.optim.Optimizer, step: int,
-                    extra: dict) -> None:
+def save_checkpoint(path: str, model: nn.Module, optimizer: torch.optim.Optimizer, step: int, extra: dict) -> None:
     tmp = path + ".tmp"
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, **extra}, tmp)
     os.replace(tmp, path)  # a kill mid-write never leaves a broken checkpoint
@@ -46,20 +45,23 @@ class RankSampler(Sampler[int]):
         while True:
             perm = torch.randperm(self.n, generator=g).tolist()
             epoch += 1
-            for i in perm[self.rt.rank::self.rt.world_size]:
+            for i in perm[self.rt.rank :: self.rt.world_size]:
                 if skipped < self.offset:  # resuming: replay where we were
                     skipped += 1
                     continue
                 yield i
 
     def __len__(self) -> int:  # pragma: no cover - endless
-        return 2 ** 62
+        return 2**62
 
 
 def endless_loader(ds: Dataset, rt: Runtime, batch: int, seed: int, start_step: int, workers: int) -> Iterator:
     sampler = RankSampler(len(ds), rt, seed, start_step, batch)
-    return iter(DataLoader(ds, batch_size=batch, sampler=sampler, num_workers=workers, drop_last=True,
-                           persistent_workers=workers > 0))
+    return iter(
+        DataLoader(
+            ds, batch_size=batch, sampler=sampler, num_workers=workers, drop_last=True, persistent_workers=workers > 0
+        )
+    )
 
 
 def lr_at(step: int, total: int, base: float, warmup: int) -> float:
@@ -87,8 +89,11 @@ class ProgressLog:
         done = step + 1 - self.s0
         ips = done * self.batch * self.world / max(elapsed, 1e-6)
         eta = (self.total - step - 1) * elapsed / max(done, 1)
-        print(f"step {step + 1}/{self.total} loss {self.loss_sum / self.loss_n:.4f} lr {lr:.2e} "
-              f"{ips:.1f} img/s elapsed {elapsed / 60:.1f}m eta {eta / 60:.1f}m", flush=True)
+        print(
+            f"step {step + 1}/{self.total} loss {self.loss_sum / self.loss_n:.4f} lr {lr:.2e} "
+            f"{ips:.1f} img/s elapsed {elapsed / 60:.1f}m eta {eta / 60:.1f}m",
+            flush=True,
+        )
         self.loss_sum, self.loss_n = 0.0, 0
 
 
@@ -118,8 +123,9 @@ class LoopState:
     wall_s: float = 0.0
 
 
-def resume(out: str, model: nn.Module, optimizer: torch.optim.Optimizer, rt: Runtime,
-           legacy_best_key: str | None = None) -> LoopState:
+def resume(
+    out: str, model: nn.Module, optimizer: torch.optim.Optimizer, rt: Runtime, legacy_best_key: str | None = None
+) -> LoopState:
     """The state of ``out/last.pt`` loaded into ``model`` and ``optimizer``, or a fresh state."""
     last = os.path.join(out, "last.pt")
     if not os.path.exists(last):
@@ -160,9 +166,17 @@ def scheduled_step(args: Any, rt: Runtime, step: int, start: int, t0: float) -> 
     return virtual
 
 
-def run(args: Any, rt: Runtime, model: nn.Module, optimizer: torch.optim.Optimizer, state: LoopState,
-        loss_at: Callable[[int], torch.Tensor], validate: Callable[[int], dict] | None, best_key: str,
-        extra: dict) -> None:
+def run(
+    args: Any,
+    rt: Runtime,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: LoopState,
+    loss_at: Callable[[int], torch.Tensor],
+    validate: Callable[[int], dict] | None,
+    best_key: str,
+    extra: dict,
+) -> None:
     """The step loop both trainers share: schedule, step, log, validate, keep the best, checkpoint, time budget.
 
     ``loss_at(step)`` returns the batch's loss; ``validate(step)`` a dict of
@@ -175,9 +189,19 @@ def run(args: Any, rt: Runtime, model: nn.Module, optimizer: torch.optim.Optimiz
 
     def checkpoint(step: int, name: str = "last.pt") -> None:
         if rt.is_main:
-            save_checkpoint(os.path.join(args.out, name), model, optimizer, step, {
-                **extra, "best": state.best, "history": json.dumps(state.history),
-                "wall_s": state.wall_s + time.time() - t0, "args": json.dumps(vars(args))})
+            save_checkpoint(
+                os.path.join(args.out, name),
+                model,
+                optimizer,
+                step,
+                {
+                    **extra,
+                    "best": state.best,
+                    "history": json.dumps(state.history),
+                    "wall_s": state.wall_s + time.time() - t0,
+                    "args": json.dumps(vars(args)),
+                },
+            )
 
     start = state.step
     for step in range(start, args.steps):
@@ -196,8 +220,10 @@ def run(args: Any, rt: Runtime, model: nn.Module, optimizer: torch.optim.Optimiz
         if validate is not None and rt.is_main and (done % args.val_every == 0 or done == args.steps or stop):
             entry = {"step": done, **validate(done)}
             state.history.append(entry)
-            print("val " + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in entry.items()}),
-                  flush=True)
+            print(
+                "val " + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in entry.items()}),
+                flush=True,
+            )
             if entry.get(best_key, -math.inf) > state.best:
                 state.best = entry[best_key]
                 checkpoint(done, "best.pt")

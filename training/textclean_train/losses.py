@@ -43,8 +43,14 @@ def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
 
 
-def inpainting_loss(pred: torch.Tensor, target: torch.Tensor, hole: torch.Tensor,
-                    hole_weight: float = 6.0, grad_weight: float = 0.0, pixel: str = "l2") -> torch.Tensor:
+def inpainting_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    hole: torch.Tensor,
+    hole_weight: float = 6.0,
+    grad_weight: float = 0.0,
+    pixel: str = "l2",
+) -> torch.Tensor:
     """Hole-weighted pixel loss plus, optionally, an L1 on image gradients inside the hole.
 
     ``pixel="l2"`` is the default because it is what PSNR measures: under L1
@@ -64,6 +70,7 @@ def inpainting_loss(pred: torch.Tensor, target: torch.Tensor, hole: torch.Tensor
     tgx, tgy = image_gradients(target)
     hx = torch.maximum(hole[..., :, 1:], hole[..., :, :-1])
     hy = torch.maximum(hole[..., 1:, :], hole[..., :-1, :])
-    grad = ((pgx - tgx).abs() * hx).sum() / hx.sum().clamp(min=1) / 3 + \
-           ((pgy - tgy).abs() * hy).sum() / hy.sum().clamp(min=1) / 3
+    grad = ((pgx - tgx).abs() * hx).sum() / hx.sum().clamp(min=1) / 3 + ((pgy - tgy).abs() * hy).sum() / hy.sum().clamp(
+        min=1
+    ) / 3
     return pixel_term + grad_weight * grad

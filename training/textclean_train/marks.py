@@ -23,7 +23,7 @@ def _i(p) -> tuple[int, int]:
 
 def _bezier(p0, p1, p2, n: int = 24) -> np.ndarray:
     t = np.linspace(0, 1, n)[:, None]
-    return (np.asarray(p0) * (1 - t) ** 2 + np.asarray(p1) * 2 * t * (1 - t) + np.asarray(p2) * t ** 2)
+    return np.asarray(p0) * (1 - t) ** 2 + np.asarray(p1) * 2 * t * (1 - t) + np.asarray(p2) * t**2
 
 
 def tapered_stroke(img: np.ndarray, pts: np.ndarray, width: float, ink: float = 0.0) -> None:
@@ -65,8 +65,14 @@ def eye(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float, flip: bool
         tapered_stroke(img, _bezier(outer, (outer + end) / 2 + rng.normal(0, 2, 2), end, 8), max(1.5, size / 20))
     if rng.random() < 0.7:  # lower lid: a short thin stroke
         y = cy + h * rng.uniform(0.4, 0.55)
-        cv2.line(img, _i((cx - w * 0.25, y)), _i((cx + w * 0.2, y + rng.uniform(-2, 2))), 0.0,
-                 max(1, int(size / 30)), cv2.LINE_AA)
+        cv2.line(
+            img,
+            _i((cx - w * 0.25, y)),
+            _i((cx + w * 0.2, y + rng.uniform(-2, 2))),
+            0.0,
+            max(1, int(size / 30)),
+            cv2.LINE_AA,
+        )
 
 
 def eyebrow(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -> None:
@@ -79,20 +85,50 @@ def eyebrow(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -> Non
 def mouth(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -> None:
     kind = rng.integers(0, 4)
     if kind == 0:  # a closed line
-        tapered_stroke(img, _bezier((cx - size / 2, cy), (cx, cy + size * rng.uniform(-0.3, 0.3)),
-                                    (cx + size / 2, cy), 12), max(1.5, size / 12))
+        tapered_stroke(
+            img,
+            _bezier((cx - size / 2, cy), (cx, cy + size * rng.uniform(-0.3, 0.3)), (cx + size / 2, cy), 12),
+            max(1.5, size / 12),
+        )
     elif kind == 1:  # open, dark inside, with a tongue or teeth
-        pts = np.concatenate([_bezier((cx - size / 2, cy), (cx, cy - size * 0.2), (cx + size / 2, cy), 10),
-                              _bezier((cx + size / 2, cy), (cx, cy + size * rng.uniform(0.5, 1.0)),
-                                      (cx - size / 2, cy), 10)])
+        pts = np.concatenate(
+            [
+                _bezier((cx - size / 2, cy), (cx, cy - size * 0.2), (cx + size / 2, cy), 10),
+                _bezier((cx + size / 2, cy), (cx, cy + size * rng.uniform(0.5, 1.0)), (cx - size / 2, cy), 10),
+            ]
+        )
         cv2.fillPoly(img, [pts.astype(np.int32)], 0.0, cv2.LINE_AA)
         if rng.random() < 0.5:
-            cv2.ellipse(img, _i((cx, cy + size * 0.35)), _i((size * 0.2, size * 0.12)), 0, 0, 360,
-                        float(rng.uniform(0.5, 0.8)), -1, cv2.LINE_AA)
+            cv2.ellipse(
+                img,
+                _i((cx, cy + size * 0.35)),
+                _i((size * 0.2, size * 0.12)),
+                0,
+                0,
+                360,
+                float(rng.uniform(0.5, 0.8)),
+                -1,
+                cv2.LINE_AA,
+            )
     elif kind == 2:  # a small triangle / cat mouth
-        cv2.polylines(img, [np.array([_i((cx - size / 2, cy)), _i((cx - size / 4, cy + size / 4)), _i((cx, cy)),
-                                      _i((cx + size / 4, cy + size / 4)), _i((cx + size / 2, cy))])],
-                      False, 0.0, max(1, int(size / 12)), cv2.LINE_AA)
+        cv2.polylines(
+            img,
+            [
+                np.array(
+                    [
+                        _i((cx - size / 2, cy)),
+                        _i((cx - size / 4, cy + size / 4)),
+                        _i((cx, cy)),
+                        _i((cx + size / 4, cy + size / 4)),
+                        _i((cx + size / 2, cy)),
+                    ]
+                )
+            ],
+            False,
+            0.0,
+            max(1, int(size / 12)),
+            cv2.LINE_AA,
+        )
     else:  # a dot
         cv2.ellipse(img, _i((cx, cy)), _i((size * 0.2, size * 0.12)), 0, 0, 360, 0.0, -1, cv2.LINE_AA)
 
@@ -105,8 +141,9 @@ def hair(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -> None:
     for a in angles:
         r = size * rng.uniform(0.7, 1.2)
         tips.append((cx + r * np.cos(a), cy + r * np.sin(a) * 0.9 + size * 0.35))
-    crown = [(cx + size * 0.9 * np.cos(a), cy + size * 0.8 * np.sin(a))
-             for a in np.linspace(np.pi * 2.05, np.pi * 0.95, 12)]
+    crown = [
+        (cx + size * 0.9 * np.cos(a), cy + size * 0.8 * np.sin(a)) for a in np.linspace(np.pi * 2.05, np.pi * 0.95, 12)
+    ]
     poly = np.array(crown + tips, np.int32)
     dark = rng.random() < 0.55
     level = 0.0 if dark else float(rng.uniform(0.4, 0.95))
@@ -117,13 +154,21 @@ def hair(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -> None:
         start = np.array([cx + size * 0.5 * np.cos(a), cy + size * 0.5 * np.sin(a)])
         end = start + np.array([rng.normal(0, size * 0.2), size * rng.uniform(0.4, 1.0)])
         ink = 1.0 if dark and rng.random() < 0.6 else 0.0
-        tapered_stroke(img, _bezier(start, (start + end) / 2 + rng.normal(0, size * 0.1, 2), end, 16),
-                       max(1.0, size / rng.uniform(25, 60)), ink)
+        tapered_stroke(
+            img,
+            _bezier(start, (start + end) / 2 + rng.normal(0, size * 0.1, 2), end, 16),
+            max(1.0, size / rng.uniform(25, 60)),
+            ink,
+        )
     if dark and rng.random() < 0.7:  # a band of shine: short white strokes across the crown
         y = cy - size * rng.uniform(0.2, 0.5)
         for x in np.linspace(cx - size * 0.6, cx + size * 0.6, int(rng.integers(4, 10))):
-            tapered_stroke(img, _bezier((x, y), (x + 2, y + size * 0.08), (x + rng.uniform(-3, 3), y + size * 0.18), 8),
-                           max(1.5, size / 30), 1.0)
+            tapered_stroke(
+                img,
+                _bezier((x, y), (x + 2, y + size * 0.08), (x + rng.uniform(-3, 3), y + size * 0.18), 8),
+                max(1.5, size / 30),
+                1.0,
+            )
 
 
 def face(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -> None:
@@ -139,8 +184,7 @@ def face(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -> None:
     if rng.random() < 0.8:
         eyebrow(img, rng, cx - gap, ey - eye_size * 0.9, eye_size * 0.9)
         eyebrow(img, rng, cx + gap, ey - eye_size * 0.9, eye_size * 0.9)
-    cv2.line(img, _i((cx, cy + size * 0.22)), _i((cx + 2, cy + size * 0.27)), 0.0, max(1, int(size / 60)),
-             cv2.LINE_AA)
+    cv2.line(img, _i((cx, cy + size * 0.22)), _i((cx + 2, cy + size * 0.27)), 0.0, max(1, int(size / 60)), cv2.LINE_AA)
     mouth(img, rng, cx, cy + size * rng.uniform(0.36, 0.45), size * rng.uniform(0.08, 0.2))
     if rng.random() < 0.35:  # blush: short parallel hatching on both cheeks
         for side in (-1, 1):
@@ -153,8 +197,12 @@ def face(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -> None:
 
 
 def sweat_drop(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -> None:
-    pts = np.concatenate([_bezier((cx, cy - size), (cx + size * 0.5, cy), (cx, cy + size * 0.4), 10),
-                          _bezier((cx, cy + size * 0.4), (cx - size * 0.5, cy), (cx, cy - size), 10)])
+    pts = np.concatenate(
+        [
+            _bezier((cx, cy - size), (cx + size * 0.5, cy), (cx, cy + size * 0.4), 10),
+            _bezier((cx, cy + size * 0.4), (cx - size * 0.5, cy), (cx, cy - size), 10),
+        ]
+    )
     cv2.fillPoly(img, [pts.astype(np.int32)], float(rng.choice([1.0, 0.7])), cv2.LINE_AA)
     cv2.polylines(img, [pts.astype(np.int32)], True, 0.0, max(1, int(size / 8)), cv2.LINE_AA)
 
@@ -183,8 +231,17 @@ def emotion_lines(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) 
         for k in range(4):
             a = k * np.pi / 2 + np.pi / 4
             c = (cx + size * 0.35 * np.cos(a), cy + size * 0.35 * np.sin(a))
-            cv2.ellipse(img, _i(c), _i((size * 0.3, size * 0.3)), np.degrees(a) + 90, 200, 340, 0.0,
-                        max(1, int(size / 10)), cv2.LINE_AA)
+            cv2.ellipse(
+                img,
+                _i(c),
+                _i((size * 0.3, size * 0.3)),
+                np.degrees(a) + 90,
+                200,
+                340,
+                0.0,
+                max(1, int(size / 10)),
+                cv2.LINE_AA,
+            )
 
 
 def motion_lines(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -> None:
@@ -204,8 +261,14 @@ def dark_windows(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -
     pane = cell * rng.uniform(0.45, 0.75)
     level = float(rng.choice([0.0, 0.0, 0.2, 0.4]))
     x0, y0 = cx - cols * cell / 2, cy - rows * cell / 2
-    cv2.rectangle(img, _i((x0 - cell * 0.2, y0 - cell * 0.2)), _i((x0 + cols * cell, y0 + rows * cell)), 0.0,
-                  max(1, int(cell / 12)), cv2.LINE_AA)
+    cv2.rectangle(
+        img,
+        _i((x0 - cell * 0.2, y0 - cell * 0.2)),
+        _i((x0 + cols * cell, y0 + rows * cell)),
+        0.0,
+        max(1, int(cell / 12)),
+        cv2.LINE_AA,
+    )
     for r in range(rows):
         for c in range(cols):
             if rng.random() < 0.85:
@@ -217,10 +280,20 @@ def small_object(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -
     """A pot, a bag, a phone, a flower: solid black shapes with a white highlight, or outlined petals."""
     kind = rng.integers(0, 3)
     if kind == 0:
-        cv2.ellipse(img, _i((cx, cy)), _i((size * 0.5, size * 0.35)), float(rng.uniform(0, 180)), 0, 360,
-                    0.0, -1, cv2.LINE_AA)
-        cv2.ellipse(img, _i((cx - size * 0.15, cy - size * 0.1)), _i((size * 0.12, size * 0.05)), 30, 0, 360,
-                    1.0, -1, cv2.LINE_AA)
+        cv2.ellipse(
+            img, _i((cx, cy)), _i((size * 0.5, size * 0.35)), float(rng.uniform(0, 180)), 0, 360, 0.0, -1, cv2.LINE_AA
+        )
+        cv2.ellipse(
+            img,
+            _i((cx - size * 0.15, cy - size * 0.1)),
+            _i((size * 0.12, size * 0.05)),
+            30,
+            0,
+            360,
+            1.0,
+            -1,
+            cv2.LINE_AA,
+        )
     elif kind == 1:
         w, h = size * rng.uniform(0.3, 0.8), size * rng.uniform(0.3, 1.0)
         cv2.rectangle(img, _i((cx - w / 2, cy - h / 2)), _i((cx + w / 2, cy + h / 2)), 0.0, -1)
@@ -245,8 +318,25 @@ def hatch_shadow(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -
         cv2.line(img, _i(o), _i(o + d * length), 0.0, 1, cv2.LINE_AA)
 
 
-MARKS = (face, face, face, eye, hair, hair, mouth, eyebrow, sweat_drop, sparkle, emotion_lines, motion_lines,
-         dark_windows, dark_windows, small_object, small_object, hatch_shadow)
+MARKS = (
+    face,
+    face,
+    face,
+    eye,
+    hair,
+    hair,
+    mouth,
+    eyebrow,
+    sweat_drop,
+    sparkle,
+    emotion_lines,
+    motion_lines,
+    dark_windows,
+    dark_windows,
+    small_object,
+    small_object,
+    hatch_shadow,
+)
 
 
 def scatter_marks(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int], n: int) -> None:

@@ -47,17 +47,23 @@ class MaskCounts:
         p = tp / max(1.0, tp + fp)
         r = tp / max(1.0, tp + fn)
         pt = tp / max(1.0, tp + fp_far)
-        figures = {"precision": p, "recall": r, "f1": 2 * p * r / max(1e-9, p + r),
-                   "iou": tp / max(1.0, tp + fp + fn), "tolerant_precision": pt,
-                   "tolerant_f1": 2 * pt * r / max(1e-9, pt + r)}
+        figures = {
+            "precision": p,
+            "recall": r,
+            "f1": 2 * p * r / max(1e-9, p + r),
+            "iou": tp / max(1.0, tp + fp + fn),
+            "tolerant_precision": pt,
+            "tolerant_f1": 2 * pt * r / max(1e-9, pt + r),
+        }
         return {k: float(v) for k, v in figures.items()}  # plain floats: checkpoints load weights_only
 
     def best(self) -> tuple[float, dict[str, float]]:
         return max(((t, self.at(t)) for t in self.thresholds), key=lambda x: x[1]["f1"])
 
 
-def tolerant_scores(mask: np.ndarray, reference: np.ndarray, px: int = TOLERANCE_PX
-                    ) -> tuple[float, float, float, np.ndarray, np.ndarray, np.ndarray]:
+def tolerant_scores(
+    mask: np.ndarray, reference: np.ndarray, px: int = TOLERANCE_PX
+) -> tuple[float, float, float, np.ndarray, np.ndarray, np.ndarray]:
     """Precision, recall and F1 of a page mask against a reference, with a ``px`` tolerance.
 
     A marked pixel within ``px`` of reference text is not a false positive, and a reference pixel within
@@ -86,17 +92,17 @@ def psnr_in(pred: np.ndarray, target: np.ndarray, hole: np.ndarray) -> float:
 
 def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Wang et al. 2004 SSIM with an 11-px Gaussian window, per pixel; gray inputs in [0, 1]."""
-    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    c1, c2 = 0.01**2, 0.03**2
     a, b = a.astype(np.float64), b.astype(np.float64)
 
     def blur(x: np.ndarray) -> np.ndarray:
         return cv2.GaussianBlur(x, (11, 11), 1.5)
 
     mu_a, mu_b = blur(a), blur(b)
-    va = blur(a * a) - mu_a ** 2
-    vb = blur(b * b) - mu_b ** 2
+    va = blur(a * a) - mu_a**2
+    vb = blur(b * b) - mu_b**2
     cov = blur(a * b) - mu_a * mu_b
-    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (va + vb + c2))
+    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (va + vb + c2))
 
 
 def ssim_in(pred: np.ndarray, target: np.ndarray, hole: np.ndarray) -> float:

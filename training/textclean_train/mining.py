@@ -57,13 +57,23 @@ def page_probability(model: torch.nn.Module, rgb: np.ndarray) -> np.ndarray:
 def false_positive_centres(prob: np.ndarray, threshold: float, min_area: int = 12) -> list[tuple[int, int, int]]:
     """(y, x, area) of each connected blob above ``threshold``, largest first."""
     n, _lab, stats, cents = cv2.connectedComponentsWithStats((prob >= threshold).astype(np.uint8), connectivity=8)
-    out = [(int(cents[i][1]), int(cents[i][0]), int(stats[i, cv2.CC_STAT_AREA])) for i in range(1, n)
-           if stats[i, cv2.CC_STAT_AREA] >= min_area]
+    out = [
+        (int(cents[i][1]), int(cents[i][0]), int(stats[i, cv2.CC_STAT_AREA]))
+        for i in range(1, n)
+        if stats[i, cv2.CC_STAT_AREA] >= min_area
+    ]
     return sorted(out, key=lambda c: -c[2])
 
 
-def mine(segmenter: str, out_dir: str, pages: int, seed: int = MINING_SEED, threshold: float = 0.5,
-         per_page: int = 4, workers: int = 2) -> dict:
+def mine(
+    segmenter: str,
+    out_dir: str,
+    pages: int,
+    seed: int = MINING_SEED,
+    threshold: float = 0.5,
+    per_page: int = 4,
+    workers: int = 2,
+) -> dict:
     """Run the model over ``pages`` text-free pages and store crops around its false positives."""
     model = load_model(segmenter)
     torch.set_num_threads(max(1, workers))
@@ -83,7 +93,7 @@ def mine(segmenter: str, out_dir: str, pages: int, seed: int = MINING_SEED, thre
                 cx += int(rng.integers(-CROP // 4, CROP // 4 + 1))
                 y0 = int(np.clip(cy - CROP // 2, 0, max(0, h - CROP)))
                 x0 = int(np.clip(cx - CROP // 2, 0, max(0, w - CROP)))
-                crop = raw[y0:y0 + CROP, x0:x0 + CROP]
+                crop = raw[y0 : y0 + CROP, x0 : x0 + CROP]
                 if crop.shape[:2] == (CROP, CROP):
                     raws.append(crop)
             if (i + 1) % 50 == 0:
@@ -94,9 +104,17 @@ def mine(segmenter: str, out_dir: str, pages: int, seed: int = MINING_SEED, thre
     np.save(os.path.join(out_dir, "raw.npy"), stack)
     np.save(os.path.join(out_dir, "clean.npy"), stack)  # nothing to remove: the clean page is the page
     np.save(os.path.join(out_dir, "label.npy"), np.zeros((n, CROP, CROP), np.uint8))
-    report = {"source": "hard negatives", "segmenter": segmenter, "pages": pages, "seed": seed,
-              "threshold": threshold, "crops": n, "false_positive_share": fp_pixels / max(1, total_pixels),
-              "crop": CROP, "seconds": round(time.time() - t0, 1)}
+    report = {
+        "source": "hard negatives",
+        "segmenter": segmenter,
+        "pages": pages,
+        "seed": seed,
+        "threshold": threshold,
+        "crops": n,
+        "false_positive_share": fp_pixels / max(1, total_pixels),
+        "crop": CROP,
+        "seconds": round(time.time() - t0, 1),
+    }
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
         json.dump(report, f)
     return report

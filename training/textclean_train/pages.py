@@ -33,6 +33,7 @@ class Bubble:
 
 # --------------------------------------------------------------------------- tones
 
+
 def screentone(h: int, w: int, rng: Rng, level: float | None = None, gradient: bool = False) -> np.ndarray:
     """Halftone dots: 1 = paper, 0 = ink. ``level`` is the ink coverage."""
     period = rng.uniform(3.0, 12.0)
@@ -43,7 +44,7 @@ def screentone(h: int, w: int, rng: Rng, level: float | None = None, gradient: b
     du, dv = u - np.round(u), v - np.round(v)
     dist = np.sqrt(du * du + dv * dv)  # 0 at a dot centre, up to ~0.707
     if gradient:
-        t = (xx * np.cos(angle + 1.0) + yy * np.sin(angle + 1.0))
+        t = xx * np.cos(angle + 1.0) + yy * np.sin(angle + 1.0)
         t = (t - t.min()) / max(1e-6, float(t.max() - t.min()))
         lo, hi = sorted(rng.uniform(0.02, 0.75, 2))
         coverage = lo + (hi - lo) * t
@@ -76,6 +77,7 @@ def gradient(h: int, w: int, rng: Rng) -> np.ndarray:
 
 # ----------------------------------------------------------------------- drawing
 
+
 def _pts(rng: Rng, n: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
     return np.stack([rng.integers(x0, max(x0 + 1, x1), n), rng.integers(y0, max(y0 + 1, y1), n)], 1)
 
@@ -90,14 +92,23 @@ def draw_line_art(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int], n: 
         if kind == 0:  # smooth curve through random points
             p = _pts(rng, int(rng.integers(3, 7)), x0, y0, x1, y1).astype(np.float32)
             t = np.linspace(0, 1, 60)[:, None]
-            curve = p[0] * (1 - t) ** 2 + p[1] * 2 * t * (1 - t) + p[-1] * t ** 2
+            curve = p[0] * (1 - t) ** 2 + p[1] * 2 * t * (1 - t) + p[-1] * t**2
             cv2.polylines(img, [curve.astype(np.int32)], False, ink, thick, cv2.LINE_AA)
         elif kind == 1:
             c = _pts(rng, 1, x0, y0, x1, y1)[0]
             ax = (int(rng.integers(5, max(6, (x1 - x0) // 3))), int(rng.integers(5, max(6, (y1 - y0) // 3))))
             fill = rng.random() < 0.3
-            cv2.ellipse(img, (int(c[0]), int(c[1])), ax, float(rng.uniform(0, 180)), 0, 360,
-                        float(rng.choice([0.0, 1.0, 0.6])) if fill else ink, -1 if fill else thick, cv2.LINE_AA)
+            cv2.ellipse(
+                img,
+                (int(c[0]), int(c[1])),
+                ax,
+                float(rng.uniform(0, 180)),
+                0,
+                360,
+                float(rng.choice([0.0, 1.0, 0.6])) if fill else ink,
+                -1 if fill else thick,
+                cv2.LINE_AA,
+            )
         elif kind == 2:
             p = _pts(rng, int(rng.integers(3, 6)), x0, y0, x1, y1)
             if rng.random() < 0.3:
@@ -113,7 +124,7 @@ def draw_line_art(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int], n: 
                 mid = start + length / 2 * np.array([np.cos(a + 0.2), np.sin(a + 0.2)])
                 end = start + length * np.array([np.cos(a), np.sin(a)])
                 t = np.linspace(0, 1, 30)[:, None]
-                curve = start * (1 - t) ** 2 + mid * 2 * t * (1 - t) + end * t ** 2
+                curve = start * (1 - t) ** 2 + mid * 2 * t * (1 - t) + end * t**2
                 cv2.polylines(img, [curve.astype(np.int32)], False, 0.0, max(1, thick // 2), cv2.LINE_AA)
         else:
             p = _pts(rng, 2, x0, y0, x1, y1)
@@ -211,6 +222,7 @@ def draw_bubble(img: np.ndarray, rng: Rng, cx: int, cy: int, rx: int, ry: int) -
 
 # --------------------------------------------------------------------------- pages
 
+
 def _split_panels(rng: Rng, box: tuple[int, int, int, int], depth: int) -> list[tuple[int, int, int, int]]:
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
@@ -219,11 +231,13 @@ def _split_panels(rng: Rng, box: tuple[int, int, int, int], depth: int) -> list[
     gutter = int(rng.integers(6, 20))
     if h >= w or rng.random() < 0.3:
         cut = int(y0 + h * rng.uniform(0.3, 0.7))
-        return (_split_panels(rng, (x0, y0, x1, cut - gutter // 2), depth - 1)
-                + _split_panels(rng, (x0, cut + gutter // 2, x1, y1), depth - 1))
+        return _split_panels(rng, (x0, y0, x1, cut - gutter // 2), depth - 1) + _split_panels(
+            rng, (x0, cut + gutter // 2, x1, y1), depth - 1
+        )
     cut = int(x0 + w * rng.uniform(0.3, 0.7))
-    return (_split_panels(rng, (x0, y0, cut - gutter // 2, y1), depth - 1)
-            + _split_panels(rng, (cut + gutter // 2, y0, x1, y1), depth - 1))
+    return _split_panels(rng, (x0, y0, cut - gutter // 2, y1), depth - 1) + _split_panels(
+        rng, (cut + gutter // 2, y0, x1, y1), depth - 1
+    )
 
 
 def _fill_panel(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int]) -> None:
@@ -232,8 +246,10 @@ def _fill_panel(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int]) -> No
     if h < 8 or w < 8:
         return
     view = img[y0:y1, x0:x1]
-    background = rng.choice(["paper", "tone", "tone", "gradtone", "linetone", "gradient", "black", "speed",
-                             "picture"], p=[0.22, 0.14, 0.08, 0.08, 0.04, 0.08, 0.04, 0.08, 0.24])
+    background = rng.choice(
+        ["paper", "tone", "tone", "gradtone", "linetone", "gradient", "black", "speed", "picture"],
+        p=[0.22, 0.14, 0.08, 0.08, 0.04, 0.08, 0.04, 0.08, 0.24],
+    )
     if background == "picture":
         from .art import mangaize, random_picture  # art builds on this module's tones: imported late
 
@@ -308,8 +324,18 @@ def _photos() -> tuple[np.ndarray, ...]:
         from skimage import data
     except ImportError:
         return ()
-    names = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry",
-             "colorwheel", "retina", "cat", "logo"]
+    names = [
+        "astronaut",
+        "coffee",
+        "chelsea",
+        "rocket",
+        "hubble_deep_field",
+        "immunohistochemistry",
+        "colorwheel",
+        "retina",
+        "cat",
+        "logo",
+    ]
     out = []
     for n in names:
         try:

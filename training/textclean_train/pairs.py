@@ -53,8 +53,7 @@ def load_pair(raw_path: Path, clean_path: Path, threshold: float = 0.35, dilate:
     return Sample(raw, clean, mask_from_pair(raw, clean, threshold, dilate))
 
 
-def write_pairs(pairs_dir: str, out_dir: str, crops_per_page: int = 8, threshold: float = 0.35,
-                dilate: int = 3) -> int:
+def write_pairs(pairs_dir: str, out_dir: str, crops_per_page: int = 8, threshold: float = 0.35, dilate: int = 3) -> int:
     """Store crops of every pair in the same format as the synthetic crops; returns the crop count."""
     from .dataset import CROP, crops_from
 
@@ -62,8 +61,12 @@ def write_pairs(pairs_dir: str, out_dir: str, crops_per_page: int = 8, threshold
     os.makedirs(out_dir, exist_ok=True)
     n = len(pairs) * crops_per_page
     arrays = {
-        name: np.lib.format.open_memmap(os.path.join(out_dir, f"{name}.npy"), "w+", np.uint8,
-                                        (n, CROP, CROP, 3) if name != "label" else (n, CROP, CROP))
+        name: np.lib.format.open_memmap(
+            os.path.join(out_dir, f"{name}.npy"),
+            "w+",
+            np.uint8,
+            (n, CROP, CROP, 3) if name != "label" else (n, CROP, CROP),
+        )
         for name in ("raw", "clean", "label")
     }
     i = 0
@@ -75,6 +78,15 @@ def write_pairs(pairs_dir: str, out_dir: str, crops_per_page: int = 8, threshold
     for a in arrays.values():
         a.flush()
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
-        json.dump({"source": "pairs", "pairs_dir": str(pairs_dir), "pairs": len(pairs), "threshold": threshold,
-                   "dilate": dilate, "crop": CROP}, f)
+        json.dump(
+            {
+                "source": "pairs",
+                "pairs_dir": str(pairs_dir),
+                "pairs": len(pairs),
+                "threshold": threshold,
+                "dilate": dilate,
+                "crop": CROP,
+            },
+            f,
+        )
     return n

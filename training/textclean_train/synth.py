@@ -112,8 +112,11 @@ def _place_free(page: np.ndarray, rng: Rng, split: str, alpha: np.ndarray, sfx: 
     x = int(rng.integers(-w // 4, max(1, pw - 3 * w // 4)))
     y = int(rng.integers(-h // 4, max(1, ph - 3 * h // 4)))
     if colour:
-        fill = tuple(rng.uniform(0, 1, 3)) if rng.random() < 0.5 else ((1.0, 1.0, 1.0) if rng.random() < 0.5
-                                                                         else (0.0, 0.0, 0.0))
+        fill = (
+            tuple(rng.uniform(0, 1, 3))
+            if rng.random() < 0.5
+            else ((1.0, 1.0, 1.0) if rng.random() < 0.5 else (0.0, 0.0, 0.0))
+        )
     else:
         fill = (0.0, 0.0, 0.0) if rng.random() < 0.6 else (1.0, 1.0, 1.0)
     # An outline contrasts with the fill: white stroke on dark text and the reverse.
@@ -121,14 +124,17 @@ def _place_free(page: np.ndarray, rng: Rng, split: str, alpha: np.ndarray, sfx: 
     shadow_color = (0.0, 0.0, 0.0) if np.mean(fill) > 0.5 else (0.5, 0.5, 0.5)
     if stroke == 0 and not colour:
         # Plain text must stand out from what is under it, or nobody could read it either.
-        under = page[max(0, y):max(0, y) + h, max(0, x):max(0, x) + w]
+        under = page[max(0, y) : max(0, y) + h, max(0, x) : max(0, x) + w]
         if under.size and abs(float(under.mean()) - float(np.mean(fill))) < 0.35:
             fill = tuple(1.0 - c for c in fill)
     halo = None
     if stroke and sfx and rng.random() < 0.35:  # double outline (or a glow on colour pages)
         second = tuple(float(c) for c in (rng.uniform(0, 1, 3) if colour else [round(float(np.mean(fill)))] * 3))
-        cov = (lettering.glow(block, max(3.0, size / 8)) if colour and rng.random() < 0.5
-               else lettering.second_outline(block, max(2, size // 14)))
+        cov = (
+            lettering.glow(block, max(3.0, size / 8))
+            if colour and rng.random() < 0.5
+            else lettering.second_outline(block, max(2, size // 14))
+        )
         halo = (cov, second)
     fill_paint = fill
     if sfx and stroke and rng.random() < 0.3:  # gradient or toned fill inside an outline
@@ -139,8 +145,9 @@ def _place_free(page: np.ndarray, rng: Rng, split: str, alpha: np.ndarray, sfx: 
     np.maximum(alpha, composite(page, block, x, y, fill_paint, outline, shadow_color, halo, opacity), out=alpha)
 
 
-def _place_paragraphs(page: np.ndarray, clean: np.ndarray, rng: Rng, split: str, alpha: np.ndarray,
-                      colour: bool) -> None:
+def _place_paragraphs(
+    page: np.ndarray, clean: np.ndarray, rng: Rng, split: str, alpha: np.ndarray, colour: bool
+) -> None:
     """A column of body text on a paper box: captions, narration and the prose pages of old comics.
 
     Comics set far more than short balloon lines: a real 1950s page with columns of small type was
@@ -164,7 +171,8 @@ def _place_paragraphs(page: np.ndarray, clean: np.ndarray, rng: Rng, split: str,
                 line = words if rng.random() < 0.4 else words.lower().capitalize()
             else:
                 line = {"ja": corpus.japanese, "zh": corpus.chinese, "ko": corpus.korean}[script](
-                    rng, int(rng.integers(6, 24)))
+                    rng, int(rng.integers(6, 24))
+                )
             lines.append(line[: max(4, int(col_w / (size * (0.55 if script == "en" else 1.0))))])
     if not lines:
         return
@@ -184,8 +192,9 @@ def _place_paragraphs(page: np.ndarray, clean: np.ndarray, rng: Rng, split: str,
     np.maximum(alpha, composite(page, block, x, y, ink, ink, ink), out=alpha)
 
 
-def degrade(raw: np.ndarray, clean: np.ndarray, alpha: np.ndarray, rng: Rng
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def degrade(
+    raw: np.ndarray, clean: np.ndarray, alpha: np.ndarray, rng: Rng
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Print and scan: scale change, slight blur, noise and JPEG, the same for both pages."""
     if rng.random() < 0.5:
         s = float(rng.uniform(0.6, 1.3))
@@ -209,8 +218,14 @@ def degrade(raw: np.ndarray, clean: np.ndarray, alpha: np.ndarray, rng: Rng
     return raw8, clean8, alpha
 
 
-def make_sample(seed: int, kind: str = "manga", split: str = "train",
-                size: tuple[int, int] | None = None, text: bool = True, dense: bool = False) -> Sample:
+def make_sample(
+    seed: int,
+    kind: str = "manga",
+    split: str = "train",
+    size: tuple[int, int] | None = None,
+    text: bool = True,
+    dense: bool = False,
+) -> Sample:
     """One page. ``kind``: "manga" or "colour". ``size``: (height, width).
 
     ``text=False`` makes a text-free page (label all 0): art, faces and marks the segmenter must leave alone.

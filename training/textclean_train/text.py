@@ -29,8 +29,9 @@ class TextBlock:
     shadow_offset: tuple[int, int] = (0, 0)
 
 
-def draw_coverage(canvas_size: tuple[int, int], items: list[tuple[tuple[float, float], str]],
-          font, stroke: int) -> np.ndarray:
+def draw_coverage(
+    canvas_size: tuple[int, int], items: list[tuple[tuple[float, float], str]], font, stroke: int
+) -> np.ndarray:
     im = Image.new("L", canvas_size, 0)
     d = ImageDraw.Draw(im)
     for (x, y), s in items:
@@ -43,8 +44,9 @@ def draw_coverage(canvas_size: tuple[int, int], items: list[tuple[tuple[float, f
     return np.asarray(im, np.float32) / 255
 
 
-def layout(text_lines: list[str], font, size: int, vertical: bool, stroke: int,
-           align_center: bool = True) -> tuple[tuple[int, int], list[tuple[tuple[float, float], str]]]:
+def layout(
+    text_lines: list[str], font, size: int, vertical: bool, stroke: int, align_center: bool = True
+) -> tuple[tuple[int, int], list[tuple[tuple[float, float], str]]]:
     """Positions of each drawn string, and the canvas size that holds them all."""
     pad = stroke + 4 + size // 4
     items: list[tuple[tuple[float, float], str]] = []
@@ -69,8 +71,9 @@ def layout(text_lines: list[str], font, size: int, vertical: bool, stroke: int,
     return (w, h), items
 
 
-def render_block(lines: list[str], spec: FontSpec, size: int, vertical: bool, stroke: int,
-                 shadow: int, rng: Rng, angle: float = 0.0) -> TextBlock:
+def render_block(
+    lines: list[str], spec: FontSpec, size: int, vertical: bool, stroke: int, shadow: int, rng: Rng, angle: float = 0.0
+) -> TextBlock:
     font = load_font(spec, size)
     canvas, items = layout(lines, font, size, vertical, stroke)
     fill = draw_coverage(canvas, items, font, 0)
@@ -99,8 +102,17 @@ def rotate_coverage(cov: np.ndarray, angle: float) -> np.ndarray:
     return cv2.warpAffine(cov, m, (nw, nh), flags=cv2.INTER_LINEAR)
 
 
-def composite(page: np.ndarray, block: TextBlock, x: int, y: int, fill_color, outline_color,
-              shadow_color, halo: tuple[np.ndarray, object] | None = None, opacity: float = 1.0) -> np.ndarray:
+def composite(
+    page: np.ndarray,
+    block: TextBlock,
+    x: int,
+    y: int,
+    fill_color,
+    outline_color,
+    shadow_color,
+    halo: tuple[np.ndarray, object] | None = None,
+    opacity: float = 1.0,
+) -> np.ndarray:
     """Paint ``block`` onto ``page`` in place at (x, y); return the text alpha (page-sized).
 
     ``fill_color`` is an RGB triple or an array of the block's size (gradient and toned fills).
@@ -116,11 +128,11 @@ def composite(page: np.ndarray, block: TextBlock, x: int, y: int, fill_color, ou
         x1, y1 = min(pw, ox + bw), min(ph, oy + bh)
         if x1 <= x0 or y1 <= y0:
             return
-        a = cov[y0 - oy:y1 - oy, x0 - ox:x1 - ox] * opacity
+        a = cov[y0 - oy : y1 - oy, x0 - ox : x1 - ox] * opacity
         region = page[y0:y1, x0:x1]
         col = np.asarray(color, np.float32)
         if col.ndim == 3:  # a per-pixel fill, laid out like the block
-            col = col[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+            col = col[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
         if page.ndim == 3:
             region[:] = region * (1 - a[..., None]) + col * a[..., None]
         else:
@@ -148,15 +160,17 @@ def random_size(rng: Rng, lo: int = 10, hi: int = 150) -> int:
     return int(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
-def random_lines(rng: Rng, script: str, size: int, max_w: float, max_h: float,
-                 vertical: bool) -> list[str]:
+def random_lines(rng: Rng, script: str, size: int, max_w: float, max_h: float, vertical: bool) -> list[str]:
     if vertical:
         n_chars = max(1, min(12, int(max_h / (size * 1.06))))
         n_cols = max(1, min(6, int(max_w / (size * 1.3))))
         n_cols = int(rng.integers(1, n_cols + 1))
-        return [corpus.japanese(rng, int(rng.integers(max(1, n_chars // 2), n_chars + 1))) if script == "ja"
-                else corpus.chinese(rng, int(rng.integers(max(1, n_chars // 2), n_chars + 1)))
-                for _ in range(n_cols)]
+        return [
+            corpus.japanese(rng, int(rng.integers(max(1, n_chars // 2), n_chars + 1)))
+            if script == "ja"
+            else corpus.chinese(rng, int(rng.integers(max(1, n_chars // 2), n_chars + 1)))
+            for _ in range(n_cols)
+        ]
     n_lines = max(1, min(5, int(max_h / (size * 1.2))))
     n_lines = int(rng.integers(1, n_lines + 1))
     per_line = max(1, int(max_w / (size * (0.6 if script == "en" else 1.05))))

@@ -159,8 +159,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--preset", default="shipped", help="architecture preset (textclean.models.PRESETS)")
     ap.add_argument("--base-channels", type=int, default=None, help="override the preset's width")
     ap.add_argument("--plain", action="store_true", help="no coarse guide (the unguided network; preset 'plain')")
-    ap.add_argument("--init-from", default=None,
-                    help="start from this weight file or checkpoint (same architecture); fresh optimiser")
+    ap.add_argument(
+        "--init-from",
+        default=None,
+        help="start from this weight file or checkpoint (same architecture); fresh optimiser",
+    )
     ap.add_argument("--pixel-loss", choices=["l2", "l1"], default="l2")
     ap.add_argument("--grad-weight", type=float, default=0.0, help="weight of the image-gradient L1 term")
     ap.add_argument("--val-every", type=int, default=500)
@@ -187,8 +190,7 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.5, 0.999))
     state = loop.resume(args.out, model, opt, rt, legacy_best_key="best_psnr")
     net = distributed.wrap(model, rt)
-    data = endless_loader(CropDataset(args.data, size=args.crop), rt, args.batch, args.seed, state.step,
-                          args.workers)
+    data = endless_loader(CropDataset(args.data, size=args.crop), rt, args.batch, args.seed, state.step, args.workers)
     rng = np.random.default_rng(args.seed * 100 + rt.rank + state.step)
 
     def loss_at(step: int) -> torch.Tensor:
@@ -197,15 +199,29 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
         image = image.to(rt.device).contiguous(memory_format=torch.channels_last)
         hole = hole.to(rt.device)
         guide = guide.to(rt.device) if config.guided else None
-        return inpainting_loss(net(image, hole, guide), batch["clean"].to(rt.device), hole,
-                               grad_weight=args.grad_weight, pixel=args.pixel_loss)
+        return inpainting_loss(
+            net(image, hole, guide),
+            batch["clean"].to(rt.device),
+            hole,
+            grad_weight=args.grad_weight,
+            pixel=args.pixel_loss,
+        )
 
     def validation(step: int) -> dict:
         return validate(model, args.val, rt.device)
 
     # What ships is the pipeline (flat fill + network), judged on all hole pixels together.
-    loop.run(args, rt, model, opt, state, loss_at, validation if args.val else None, "manga_pipeline_pooled_psnr",
-             {"config": config.to_dict()})
+    loop.run(
+        args,
+        rt,
+        model,
+        opt,
+        state,
+        loss_at,
+        validation if args.val else None,
+        "manga_pipeline_pooled_psnr",
+        {"config": config.to_dict()},
+    )
     return model
 
 

@@ -27,8 +27,7 @@ from .metrics import MaskCounts
 
 
 @torch.no_grad()
-def validate(model: torch.nn.Module, root: str, device: torch.device, size: int = 320,
-             batch: int = 8) -> MaskCounts:
+def validate(model: torch.nn.Module, root: str, device: torch.device, size: int = 320, batch: int = 8) -> MaskCounts:
     ds = CropDataset(root, size=size, augment=False)
     counts = MaskCounts()
     model.eval()
@@ -44,8 +43,12 @@ def validate(model: torch.nn.Module, root: str, device: torch.device, size: int 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, nargs="+",
-                    help="crop folders from textclean_train.dataset, each DIR or DIR:WEIGHT (share of each batch)")
+    ap.add_argument(
+        "--data",
+        required=True,
+        nargs="+",
+        help="crop folders from textclean_train.dataset, each DIR or DIR:WEIGHT (share of each batch)",
+    )
     ap.add_argument("--val", default=None, help="validation crop folder (never trained on)")
     ap.add_argument("--val-heldout", default=None, help="validation crops rendered with held-out fonts")
     ap.add_argument("--out", required=True)
@@ -61,10 +64,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--width", type=float, default=None, help="override the preset's width multiplier")
     ap.add_argument("--aspp-channels", type=int, default=None, help="override the preset's")
     ap.add_argument("--decoder-channels", type=int, default=None, help="override the preset's")
-    ap.add_argument("--refine-channels", type=int, default=None,
-                    help="override the preset's full-resolution refinement head (0: none)")
-    ap.add_argument("--init-from", default=None,
-                    help="start from this checkpoint's weights (layers it lacks start fresh); fresh optimiser")
+    ap.add_argument(
+        "--refine-channels",
+        type=int,
+        default=None,
+        help="override the preset's full-resolution refinement head (0: none)",
+    )
+    ap.add_argument(
+        "--init-from",
+        default=None,
+        help="start from this checkpoint's weights (layers it lacks start fresh); fresh optimiser",
+    )
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
@@ -72,9 +82,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-minutes", type=float, default=0, help="stop (and checkpoint) after this long")
-    ap.add_argument("--time-schedule", action="store_true",
-                    help="anneal the learning rate over --max-minutes rather than --steps, so a time-boxed run "
-                         "ends at the bottom of its cosine instead of being cut off half-way")
+    ap.add_argument(
+        "--time-schedule",
+        action="store_true",
+        help="anneal the learning rate over --max-minutes rather than --steps, so a time-boxed run "
+        "ends at the bottom of its cosine instead of being cut off half-way",
+    )
     return ap.parse_args(argv)
 
 
@@ -82,25 +95,34 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
     """Train; returns the (unwrapped) model as this rank ends with it."""
     args = parse_args(argv)
     rt = loop.begin(args)
-    config = config_of("segmenter", args.preset, width_mult=args.width, aspp_channels=args.aspp_channels,
-                       decoder_channels=args.decoder_channels, refine_channels=args.refine_channels)
+    config = config_of(
+        "segmenter",
+        args.preset,
+        width_mult=args.width,
+        aspp_channels=args.aspp_channels,
+        decoder_channels=args.decoder_channels,
+        refine_channels=args.refine_channels,
+    )
     model = build("segmenter", config)
     if args.init_from and not os.path.exists(os.path.join(args.out, "last.pt")):
         data = torch.load(args.init_from, map_location="cpu", weights_only=True)
         # A training checkpoint keeps "model"; a shipped weight file keeps an fp16 "state_dict".
-        state = data["model"] if "model" in data else {k: v.float() if v.is_floating_point() else v
-                                                       for k, v in data["state_dict"].items()}
+        state = (
+            data["model"]
+            if "model" in data
+            else {k: v.float() if v.is_floating_point() else v for k, v in data["state_dict"].items()}
+        )
         missing, _ = model.load_state_dict(state, strict=False)
         if rt.is_main:
             print(f"initialised from {args.init_from}; new layers: {sorted({k.split('.')[0] for k in missing})}")
     model = model.to(rt.device).to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, nesterov=True,
-                          weight_decay=args.weight_decay)
+    opt = torch.optim.SGD(
+        model.parameters(), lr=args.lr, momentum=args.momentum, nesterov=True, weight_decay=args.weight_decay
+    )
     state = loop.resume(args.out, model, opt, rt, legacy_best_key="best_f1")
     net = distributed.wrap(model, rt)
     loss_fn = SEGMENTER_LOSSES[args.loss]
-    data = endless_loader(MixedCrops(args.data, size=args.crop), rt, args.batch, args.seed, state.step,
-                          args.workers)
+    data = endless_loader(MixedCrops(args.data, size=args.crop), rt, args.batch, args.seed, state.step, args.workers)
 
     def loss_at(step: int) -> torch.Tensor:
         batch = next(data)
@@ -117,8 +139,17 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
             entry["heldout_f1"] = validate(model, args.val_heldout, rt.device).at(thr)["f1"]
         return entry
 
-    loop.run(args, rt, model, opt, state, loss_at, validation if args.val else None, "f1",
-             {"config": config.to_dict(), "loss": args.loss})
+    loop.run(
+        args,
+        rt,
+        model,
+        opt,
+        state,
+        loss_at,
+        validation if args.val else None,
+        "f1",
+        {"config": config.to_dict(), "loss": args.loss},
+    )
     return model
 
 

@@ -25,8 +25,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         # the CPU budget chosen with bench/models.py (see MODEL_CARD.md).
         "shipped": SegmenterConfig(width_mult=0.5, aspp_channels=96, decoder_channels=64, refine_channels=8),
         "shipped-no-head": SegmenterConfig(width_mult=0.5, aspp_channels=96, decoder_channels=64),
-        "deeplabv3plus": SegmenterConfig(width_mult=1.0, aspp_channels=256, decoder_channels=256,
-                                         separable=False),
+        "deeplabv3plus": SegmenterConfig(width_mult=1.0, aspp_channels=256, decoder_channels=256, separable=False),
     },
     "inpainter": {
         # Guided: the network corrects the structure-continuing coarse fill (textclean.structure).
@@ -45,8 +44,9 @@ def config_of(kind: str, preset_or_config: str | dict | Any = "shipped", **overr
         try:
             cfg = PRESETS[kind][preset_or_config]
         except KeyError:
-            raise ValueError(f"unknown {kind} preset {preset_or_config!r}; "
-                             f"expected one of {sorted(PRESETS[kind])}") from None
+            raise ValueError(
+                f"unknown {kind} preset {preset_or_config!r}; expected one of {sorted(PRESETS[kind])}"
+            ) from None
     elif isinstance(preset_or_config, dict):
         cfg = cls.from_dict(preset_or_config)
     elif isinstance(preset_or_config, cls):

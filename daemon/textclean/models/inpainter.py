@@ -39,8 +39,9 @@ class InpainterConfig(ConfigDict):
 class GatedConv2d(nn.Module):
     """``act(feature) * sigmoid(gate)``, both from one convolution for speed."""
 
-    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1,
-                 dilation: int = 1, activation: bool = True) -> None:
+    def __init__(
+        self, cin: int, cout: int, kernel: int = 3, stride: int = 1, dilation: int = 1, activation: bool = True
+    ) -> None:
         super().__init__()
         padding = (kernel - 1) // 2 * dilation
         self.conv = nn.Conv2d(cin, 2 * cout, kernel, stride, padding, dilation=dilation)

@@ -30,12 +30,12 @@ def make_divisible(value: float, divisor: int = 8) -> int:
 
 
 class ConvBNReLU6(nn.Sequential):
-    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1,
-                 groups: int = 1, dilation: int = 1) -> None:
+    def __init__(
+        self, cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1, dilation: int = 1
+    ) -> None:
         padding = (kernel - 1) // 2 * dilation
         super().__init__(
-            nn.Conv2d(cin, cout, kernel, stride, padding, dilation=dilation,
-                      groups=groups, bias=False),
+            nn.Conv2d(cin, cout, kernel, stride, padding, dilation=dilation, groups=groups, bias=False),
             nn.BatchNorm2d(cout),
             nn.ReLU6(inplace=True),
         )

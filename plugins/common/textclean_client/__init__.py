@@ -23,15 +23,28 @@ import threading
 import time
 from typing import Any, Callable
 
-__all__ = ["Image", "Client", "connect", "TextcleanError", "DaemonNotRunning", "ConnectionLost", "Timeout",
-           "DaemonError", "DEFAULT_ENDPOINT", "START_HINT", "start_command"]
+__all__ = [
+    "Image",
+    "Client",
+    "connect",
+    "TextcleanError",
+    "DaemonNotRunning",
+    "ConnectionLost",
+    "Timeout",
+    "DaemonError",
+    "DEFAULT_ENDPOINT",
+    "START_HINT",
+    "start_command",
+]
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:47711"
 PROTOCOL_VERSION = 1
 CHANNELS = {"RGBA": 4, "BGRA": 4, "RGB": 3, "GRAY": 1, "GRAYA": 2}
 ITEMSIZE = {"u8": 1, "u16": 2, "f16": 2, "f32": 4}
-START_HINT = ("Start it from a terminal with:\n    textclean-daemon start\n"
-              "(install it with `pip install textclean`; see the textclean README).")
+START_HINT = (
+    "Start it from a terminal with:\n    textclean-daemon start\n"
+    "(install it with `pip install textclean`; see the textclean README)."
+)
 
 
 def start_command(endpoint: str | None = None) -> str:
@@ -43,6 +56,7 @@ def start_command(endpoint: str | None = None) -> str:
 
 def _start_hint(endpoint: str) -> str:
     return START_HINT.replace("textclean-daemon start", start_command(endpoint))
+
 
 Progress = Callable[[float, str], Any]
 
@@ -91,16 +105,22 @@ class Image:
         self.data = data
         need = self.stride * (self.height - 1) + self.row_bytes
         if memoryview(data).nbytes < need:
-            raise ValueError(f"{memoryview(data).nbytes} bytes of pixels; {width}×{height} {layout} {depth} "
-                             f"needs {need}")
+            raise ValueError(
+                f"{memoryview(data).nbytes} bytes of pixels; {width}×{height} {layout} {depth} needs {need}"
+            )
 
     @property
     def row_bytes(self) -> int:
         return self.width * CHANNELS[self.layout] * ITEMSIZE[self.depth]
 
     def spec(self) -> dict[str, Any]:
-        return {"width": self.width, "height": self.height, "layout": self.layout, "depth": self.depth,
-                "stride": self.stride}
+        return {
+            "width": self.width,
+            "height": self.height,
+            "layout": self.layout,
+            "depth": self.depth,
+            "stride": self.stride,
+        }
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], data) -> "Image":
@@ -130,6 +150,7 @@ except ImportError:  # the editors' embedded Python
 
 
 # ------------------------------------------------------------ transports
+
 
 class _PyzmqTransport:
     name = "pyzmq"
@@ -235,11 +256,17 @@ def _probe(endpoint: str, timeout: float = 2.0) -> None:
 
 # ----------------------------------------------------------------- client
 
+
 class Client:
     """A connection to the daemon. Calls block; ``cancel()`` may come from another thread."""
 
-    def __init__(self, endpoint: str | None = None, timeout: float = 60.0, transport: str = "auto",
-                 curve: dict[str, bytes] | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        timeout: float = 60.0,
+        transport: str = "auto",
+        curve: dict[str, bytes] | None = None,
+    ) -> None:
         self.endpoint = endpoint or os.environ.get("TEXTCLEAN_ENDPOINT") or DEFAULT_ENDPOINT
         self.timeout = timeout
         if transport == "auto":
@@ -264,8 +291,9 @@ class Client:
             except (TimeoutError, ConnectionRefusedError, OSError) as exc:
                 if isinstance(exc, TextcleanError):
                     raise
-                raise DaemonNotRunning(f"The textclean daemon is not running at {self.endpoint} ({exc}).\n"
-                                       f"{_start_hint(self.endpoint)}") from None
+                raise DaemonNotRunning(
+                    f"The textclean daemon is not running at {self.endpoint} ({exc}).\n{_start_hint(self.endpoint)}"
+                ) from None
         return self._transport
 
     def close(self) -> None:
@@ -285,8 +313,14 @@ class Client:
 
     # ------------------------------------------------------------ requests
 
-    def _call(self, op: str, fields: dict[str, Any] | None = None, frames: tuple = (),
-              progress: Progress | None = None, timeout: float | None = None) -> tuple[dict, list]:
+    def _call(
+        self,
+        op: str,
+        fields: dict[str, Any] | None = None,
+        frames: tuple = (),
+        progress: Progress | None = None,
+        timeout: float | None = None,
+    ) -> tuple[dict, list]:
         with self._lock:
             self._cancel.clear()
             rid = next(self._ids)
@@ -309,21 +343,20 @@ class Client:
                 self.close()  # the stream may hold a half-read reply: start afresh next time
                 raise
 
-    def _wait(self, transport, rid: int, op: str, progress: Progress | None, timeout: float
-              ) -> tuple[dict, list]:
+    def _wait(self, transport, rid: int, op: str, progress: Progress | None, timeout: float) -> tuple[dict, list]:
         deadline = time.monotonic() + timeout
         cancel_sent = False
         while True:
             if self._cancel.is_set() and not cancel_sent:
-                transport.send([_pack({"v": PROTOCOL_VERSION, "id": f"cancel-{rid}", "op": "cancel",
-                                       "target": rid})])
+                transport.send([_pack({"v": PROTOCOL_VERSION, "id": f"cancel-{rid}", "op": "cancel", "target": rid})])
                 cancel_sent = True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 if _probe_quiet(self.endpoint):
                     raise Timeout(f"the daemon sent nothing for {timeout:.0f} s during {op}")
-                raise ConnectionLost(f"the daemon at {self.endpoint} went away during {op}.\n"
-                                     f"{_start_hint(self.endpoint)}")
+                raise ConnectionLost(
+                    f"the daemon at {self.endpoint} went away during {op}.\n{_start_hint(self.endpoint)}"
+                )
             parts = transport.recv(min(0.1, remaining))
             if parts is None:
                 continue
@@ -335,8 +368,10 @@ class Client:
                 continue  # a late reply to a request we gave up on
             deadline = time.monotonic() + timeout
             if reply.get("type") == "progress":
-                if progress is not None and progress(float(reply.get("progress", 0.0)),
-                                                     str(reply.get("stage", ""))) is False:
+                if (
+                    progress is not None
+                    and progress(float(reply.get("progress", 0.0)), str(reply.get("stage", ""))) is False
+                ):
                     self._cancel.set()
                 continue
             if reply.get("ok"):
@@ -364,24 +399,42 @@ class Client:
             frames.append(region.data)
         return fields, tuple(frames)
 
-    def segment(self, image: Image, region: Image | None = None, params: dict | None = None,
-                progress: Progress | None = None, timeout: float | None = None) -> Image:
+    def segment(
+        self,
+        image: Image,
+        region: Image | None = None,
+        params: dict | None = None,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+    ) -> Image:
         """The text mask (GRAY u8, 255 = text) of ``image``, looking only inside ``region`` if given."""
         fields, frames = self._image_fields(image, region, "region")
         fields["params"] = params or {}
         reply, data = self._call("segment", fields, frames, progress, timeout)
         return Image.from_spec(reply["mask"], data[0])
 
-    def inpaint(self, image: Image, mask: Image, params: dict | None = None,
-                progress: Progress | None = None, timeout: float | None = None) -> Image:
+    def inpaint(
+        self,
+        image: Image,
+        mask: Image,
+        params: dict | None = None,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+    ) -> Image:
         """``image`` with the pixels under ``mask`` (GRAY u8, nonzero) repainted; same layout and depth."""
         fields, frames = self._image_fields(image, mask, "mask")
         fields["params"] = params or {}
         reply, data = self._call("inpaint", fields, frames, progress, timeout)
         return Image.from_spec(reply["image"], data[0])
 
-    def remove_text(self, image: Image, region: Image | None = None, params: dict | None = None,
-                    progress: Progress | None = None, timeout: float | None = None) -> tuple[Image, Image]:
+    def remove_text(
+        self,
+        image: Image,
+        region: Image | None = None,
+        params: dict | None = None,
+        progress: Progress | None = None,
+        timeout: float | None = None,
+    ) -> tuple[Image, Image]:
         """(mask, cleaned image): find the text, inside ``region`` if given, and inpaint it."""
         fields, frames = self._image_fields(image, region, "region")
         fields["params"] = params or {}
@@ -397,8 +450,9 @@ def _probe_quiet(endpoint: str) -> bool:
         return False
 
 
-def connect(endpoint: str | None = None, timeout: float = 60.0, transport: str = "auto",
-            curve: dict[str, bytes] | None = None) -> Client:
+def connect(
+    endpoint: str | None = None, timeout: float = 60.0, transport: str = "auto", curve: dict[str, bytes] | None = None
+) -> Client:
     """A client for the daemon at ``endpoint`` (default: $TEXTCLEAN_ENDPOINT or tcp://127.0.0.1:47711).
 
     Raises DaemonNotRunning, with the command that starts it, if nothing listens there.

@@ -34,16 +34,14 @@ def _pack(obj: Any, out: bytearray, depth: int) -> None:
             out.append(obj)
         elif -32 <= obj < 0:
             out.append(obj & 0xFF)
-        elif 0 <= obj < 2 ** 64:
-            for fmt, code, limit in (("B", 0xCC, 2 ** 8), (">H", 0xCD, 2 ** 16), (">I", 0xCE, 2 ** 32),
-                                     (">Q", 0xCF, 2 ** 64)):
+        elif 0 <= obj < 2**64:
+            for fmt, code, limit in (("B", 0xCC, 2**8), (">H", 0xCD, 2**16), (">I", 0xCE, 2**32), (">Q", 0xCF, 2**64)):
                 if obj < limit:
                     out.append(code)
                     out += struct.pack(fmt, obj)
                     break
-        elif -(2 ** 63) <= obj < 0:
-            for fmt, code, limit in (("b", 0xD0, 2 ** 7), (">h", 0xD1, 2 ** 15), (">i", 0xD2, 2 ** 31),
-                                     (">q", 0xD3, 2 ** 63)):
+        elif -(2**63) <= obj < 0:
+            for fmt, code, limit in (("b", 0xD0, 2**7), (">h", 0xD1, 2**15), (">i", 0xD2, 2**31), (">q", 0xD3, 2**63)):
                 if obj >= -limit:
                     out.append(code)
                     out += struct.pack(fmt, obj)
@@ -58,9 +56,9 @@ def _pack(obj: Any, out: bytearray, depth: int) -> None:
         n = len(data)
         if n < 32:
             out.append(0xA0 | n)
-        elif n < 2 ** 8:
+        elif n < 2**8:
             out += bytes((0xD9, n))
-        elif n < 2 ** 16:
+        elif n < 2**16:
             out.append(0xDA)
             out += struct.pack(">H", n)
         else:
@@ -70,9 +68,9 @@ def _pack(obj: Any, out: bytearray, depth: int) -> None:
     elif isinstance(obj, (bytes, bytearray, memoryview)):
         data = bytes(obj)
         n = len(data)
-        if n < 2 ** 8:
+        if n < 2**8:
             out += bytes((0xC4, n))
-        elif n < 2 ** 16:
+        elif n < 2**16:
             out.append(0xC5)
             out += struct.pack(">H", n)
         else:
@@ -95,7 +93,7 @@ def _pack(obj: Any, out: bytearray, depth: int) -> None:
 def _header(out: bytearray, n: int, fix: int, c16: int, c32: int) -> None:
     if n < 16:
         out.append(fix | n)
-    elif n < 2 ** 16:
+    elif n < 2**16:
         out.append(c16)
         out += struct.pack(">H", n)
     else:
@@ -111,14 +109,24 @@ def unpackb(data: bytes) -> Any:
     return obj
 
 
-_FIXED = {0xCC: ("B", 1), 0xCD: (">H", 2), 0xCE: (">I", 4), 0xCF: (">Q", 8), 0xD0: ("b", 1), 0xD1: (">h", 2),
-          0xD2: (">i", 4), 0xD3: (">q", 8), 0xCA: (">f", 4), 0xCB: (">d", 8)}
+_FIXED = {
+    0xCC: ("B", 1),
+    0xCD: (">H", 2),
+    0xCE: (">I", 4),
+    0xCF: (">Q", 8),
+    0xD0: ("b", 1),
+    0xD1: (">h", 2),
+    0xD2: (">i", 4),
+    0xD3: (">q", 8),
+    0xCA: (">f", 4),
+    0xCB: (">d", 8),
+}
 
 
 def _take(buf: memoryview, pos: int, n: int) -> tuple[memoryview, int]:
     if pos + n > len(buf):
         raise MsgpackError("truncated msgpack data")
-    return buf[pos:pos + n], pos + n
+    return buf[pos : pos + n], pos + n
 
 
 def _unpack(buf: memoryview, pos: int, depth: int) -> tuple[Any, int]:

@@ -13,7 +13,7 @@ import socket
 import struct
 
 MORE, LONG, COMMAND = 0x01, 0x02, 0x04
-GREETING = (b"\xff" + b"\x00" * 8 + b"\x7f" + bytes((3, 1)) + b"NULL".ljust(20, b"\x00") + b"\x00" + b"\x00" * 31)
+GREETING = b"\xff" + b"\x00" * 8 + b"\x7f" + bytes((3, 1)) + b"NULL".ljust(20, b"\x00") + b"\x00" + b"\x00" * 31
 MAX_FRAME = 1 << 34  # 16 GiB: refuse a peer that claims more
 
 
@@ -89,26 +89,30 @@ class ZmtpDealer:
             raise ZmtpError(f"the peer speaks ZMTP {peer[10]}, not 3")
         mechanism = bytes(peer[12:32]).rstrip(b"\x00")
         if mechanism != b"NULL":
-            raise ZmtpError(f"the daemon requires the {mechanism.decode(errors='replace')} security mechanism; "
-                            "the built-in client only speaks NULL (install pyzmq for CURVE)")
+            raise ZmtpError(
+                f"the daemon requires the {mechanism.decode(errors='replace')} security mechanism; "
+                "the built-in client only speaks NULL (install pyzmq for CURVE)"
+            )
         self._send_all(_command(b"READY", _property(b"Socket-Type", b"DEALER") + _property(b"Identity", b"")))
         flags, body = self._read_frame()
-        if not flags & COMMAND or bytes(body[1:1 + body[0]]) != b"READY":
+        if not flags & COMMAND or bytes(body[1 : 1 + body[0]]) != b"READY":
             raise ZmtpError("the daemon did not complete the ZMTP handshake")
-        props = self._properties(body[1 + body[0]:])
+        props = self._properties(body[1 + body[0] :])
         if props.get(b"Socket-Type") != b"ROUTER":
-            raise ZmtpError(f"the peer is a {props.get(b'Socket-Type', b'?').decode(errors='replace')} socket, "
-                            "not the daemon's ROUTER")
+            raise ZmtpError(
+                f"the peer is a {props.get(b'Socket-Type', b'?').decode(errors='replace')} socket, "
+                "not the daemon's ROUTER"
+            )
 
     @staticmethod
     def _properties(data: bytes) -> dict:
         props, pos = {}, 0
         while pos < len(data):
             n = data[pos]
-            name = bytes(data[pos + 1:pos + 1 + n])
+            name = bytes(data[pos + 1 : pos + 1 + n])
             pos += 1 + n
-            (size,) = struct.unpack(">I", data[pos:pos + 4])
-            props[name] = bytes(data[pos + 4:pos + 4 + size])
+            (size,) = struct.unpack(">I", data[pos : pos + 4])
+            props[name] = bytes(data[pos + 4 : pos + 4 + size])
             pos += 4 + size
         return props
 
@@ -166,12 +170,12 @@ class ZmtpDealer:
             # A command (heartbeat) arrived instead of a message: keep waiting.
 
     def _on_command(self, body: bytearray) -> None:
-        name = bytes(body[1:1 + body[0]])
+        name = bytes(body[1 : 1 + body[0]])
         if name == b"PING":
-            context = bytes(body[1 + body[0] + 2:])[:16]  # after the 2-byte TTL
+            context = bytes(body[1 + body[0] + 2 :])[:16]  # after the 2-byte TTL
             self._send_all(_command(b"PONG", context))
         elif name == b"ERROR":
-            reason = bytes(body[2 + body[0]:]).decode(errors="replace")
+            reason = bytes(body[2 + body[0] :]).decode(errors="replace")
             raise ZmtpError(f"the daemon closed the connection: {reason}")
 
     def close(self) -> None:

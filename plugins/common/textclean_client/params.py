@@ -14,13 +14,13 @@ __all__ = ["Param", "PARAMS", "BY_NAME", "validate", "ParamError"]
 
 
 class Param(NamedTuple):
-    name: str          # the protocol's key and the Python name
-    kind: type         # float, int or bool
-    default: Any       # None: chosen by the daemon (the threshold the shipped model was validated at)
+    name: str  # the protocol's key and the Python name
+    kind: type  # float, int or bool
+    default: Any  # None: chosen by the daemon (the threshold the shipped model was validated at)
     lo: float | None  # inclusive lower bound, or None
     hi: float | None  # inclusive upper bound, or None
     help: str
-    flag: str          # the CLI flag; bool parameters that default on get a --no-… flag
+    flag: str  # the CLI flag; bool parameters that default on get a --no-… flag
     open_range: bool = False  # lo and hi themselves are not allowed (a threshold of exactly 0 or 1)
 
     def range_text(self) -> str:
@@ -37,20 +37,47 @@ def _fmt(x: float) -> str:
 
 
 PARAMS: Tuple[Param, ...] = (
-    Param("threshold", float, None, 0.0, 1.0,
-          "text probability above which a pixel is text; lower finds faint text but also takes more art",
-          "--threshold", open_range=True),
-    Param("grow", int, 3, 0, 64,
-          "grow the mask by this many pixels, to cover antialiased rims and JPEG halos", "--grow"),
-    Param("min_area", int, 12, 0, 1_000_000,
-          "drop mask specks smaller than this many pixels", "--min-area"),
-    Param("fill_holes", bool, True, None, None,
-          "fill the enclosed counters of glyphs (o, 口) into the mask", "--no-fill-holes"),
-    Param("max_hole_area", int, 2500, 0, 10_000_000,
-          "largest enclosed glyph counter, in pixels, that is filled (bigger ones are art, such as a bubble)",
-          "--max-hole-area"),
-    Param("flat_fill", bool, True, None, None,
-          "fill holes whose surrounding ring is one flat colour with that colour, exactly", "--no-flat-fill"),
+    Param(
+        "threshold",
+        float,
+        None,
+        0.0,
+        1.0,
+        "text probability above which a pixel is text; lower finds faint text but also takes more art",
+        "--threshold",
+        open_range=True,
+    ),
+    Param(
+        "grow", int, 3, 0, 64, "grow the mask by this many pixels, to cover antialiased rims and JPEG halos", "--grow"
+    ),
+    Param("min_area", int, 12, 0, 1_000_000, "drop mask specks smaller than this many pixels", "--min-area"),
+    Param(
+        "fill_holes",
+        bool,
+        True,
+        None,
+        None,
+        "fill the enclosed counters of glyphs (o, 口) into the mask",
+        "--no-fill-holes",
+    ),
+    Param(
+        "max_hole_area",
+        int,
+        2500,
+        0,
+        10_000_000,
+        "largest enclosed glyph counter, in pixels, that is filled (bigger ones are art, such as a bubble)",
+        "--max-hole-area",
+    ),
+    Param(
+        "flat_fill",
+        bool,
+        True,
+        None,
+        None,
+        "fill holes whose surrounding ring is one flat colour with that colour, exactly",
+        "--no-flat-fill",
+    ),
 )
 
 BY_NAME: Dict[str, Param] = {p.name: p for p in PARAMS}

@@ -18,8 +18,21 @@ except (ImportError, ValueError):  # top level: the GIMP plug-in's folder, or th
     import textclean_client as tc
     from textclean_client import params as _params
 
-__all__ = ["PluginError", "Action", "ACTIONS", "RESULT_LAYER_NAME", "INPAINT_LAYER_NAME", "DIALOG_PARAMS",
-           "dialog_range", "params", "check_region", "run", "check_result", "start_hint", "user_message"]
+__all__ = [
+    "PluginError",
+    "Action",
+    "ACTIONS",
+    "RESULT_LAYER_NAME",
+    "INPAINT_LAYER_NAME",
+    "DIALOG_PARAMS",
+    "dialog_range",
+    "params",
+    "check_region",
+    "run",
+    "check_result",
+    "start_hint",
+    "user_message",
+]
 
 RESULT_LAYER_NAME = "Text removed"
 INPAINT_LAYER_NAME = "Inpainted"
@@ -30,21 +43,37 @@ class PluginError(Exception):
 
 
 class Action(NamedTuple):
-    kind: str         # "remove", "select" or "inpaint"
-    label: str        # the button or menu text
-    summary: str      # one line of help
-    op: str           # the daemon's operation
+    kind: str  # "remove", "select" or "inpaint"
+    label: str  # the button or menu text
+    summary: str  # one line of help
+    op: str  # the daemon's operation
     layer: str | None  # the name of the layer it adds, if any
     takes_params: bool  # whether the mask parameters apply
 
 
-ACTIONS: Dict[str, Action] = {a.kind: a for a in (
-    Action("remove", "Remove Text", "find the text (inside the selection, if any), select it, and paint it out "
-           "into a new layer above the original", "remove_text", RESULT_LAYER_NAME, True),
-    Action("select", "Select Text", "only select the text, for editing", "segment", None, True),
-    Action("inpaint", "Inpaint Selection", "paint out the selection into a new layer", "inpaint",
-           INPAINT_LAYER_NAME, False),
-)}
+ACTIONS: Dict[str, Action] = {
+    a.kind: a
+    for a in (
+        Action(
+            "remove",
+            "Remove Text",
+            "find the text (inside the selection, if any), select it, and paint it out "
+            "into a new layer above the original",
+            "remove_text",
+            RESULT_LAYER_NAME,
+            True,
+        ),
+        Action("select", "Select Text", "only select the text, for editing", "segment", None, True),
+        Action(
+            "inpaint",
+            "Inpaint Selection",
+            "paint out the selection into a new layer",
+            "inpaint",
+            INPAINT_LAYER_NAME,
+            False,
+        ),
+    )
+}
 
 # The mask parameters the dialogs show; the others keep the daemon's defaults.
 DIALOG_PARAMS: Tuple[str, ...] = ("threshold", "grow")
@@ -93,8 +122,9 @@ def _as_number(p: Any, value: Any, kind: type) -> Any:
     try:
         number = float(value)
     except ValueError:
-        raise PluginError("{} must be {}, got {!r}".format(p.name, "a whole number" if kind is int else "a number",
-                                                           value)) from None
+        raise PluginError(
+            "{} must be {}, got {!r}".format(p.name, "a whole number" if kind is int else "a number", value)
+        ) from None
     if kind is int:
         if not number.is_integer():
             raise PluginError(f"{p.name} must be a whole number, got {value!r}")
@@ -110,8 +140,14 @@ def check_region(kind: str, region: tc.Image | None) -> None:
         raise PluginError("select the area to inpaint first")
 
 
-def run(client: Any, kind: str, image: tc.Image, region: tc.Image | None, settings: Dict[str, Any],
-        progress: Callable[[float, str], Any] | None = None) -> Tuple[tc.Image | None, tc.Image | None]:
+def run(
+    client: Any,
+    kind: str,
+    image: tc.Image,
+    region: tc.Image | None,
+    settings: Dict[str, Any],
+    progress: Callable[[float, str], Any] | None = None,
+) -> Tuple[tc.Image | None, tc.Image | None]:
     """Ask the daemon for ``kind``; returns (mask or None, new layer's pixels or None).
 
     ``region`` is the selection over the layer (GRAY u8) or None. The mask

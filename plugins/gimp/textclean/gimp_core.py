@@ -18,9 +18,11 @@ __all__ = ["PluginError", "PROCEDURES", "KIND_OF", "wire_format", "canvas_overla
 _WIRE_DEPTH = {"u8": "u8", "u16": "u16", "half": "f16", "float": "f32"}
 _READ_AS = {"u32": "float", "double": "float"}
 
-PROCEDURES = {kind: "plug-in-textclean-" + ("inpaint-selection" if kind == "inpaint" else f"{kind}-text")
-              for kind in ACTIONS}
+PROCEDURES = {
+    kind: "plug-in-textclean-" + ("inpaint-selection" if kind == "inpaint" else f"{kind}-text") for kind in ACTIONS
+}
 KIND_OF = {name: kind for kind, name in PROCEDURES.items()}
+
 
 def wire_format(encoding: str) -> Tuple[str, str, str]:
     """(Babl encoding to read and write with, protocol layout, protocol depth) for a drawable.
@@ -52,8 +54,7 @@ def wire_format(encoding: str) -> Tuple[str, str, str]:
     return f"{components} {sample}", layout, _WIRE_DEPTH[sample]
 
 
-def canvas_overlap(x: int, y: int, w: int, h: int, canvas_w: int, canvas_h: int
-                   ) -> Tuple[int, int, int, int] | None:
+def canvas_overlap(x: int, y: int, w: int, h: int, canvas_w: int, canvas_h: int) -> Tuple[int, int, int, int] | None:
     """The part of a layer at (x, y) of size w×h that lies on the canvas, as (x0, y0, x1, y1)."""
     x0, y0, x1, y1 = max(0, x), max(0, y), min(canvas_w, x + w), min(canvas_h, y + h)
     if x1 <= x0 or y1 <= y0:
@@ -64,7 +65,7 @@ def canvas_overlap(x: int, y: int, w: int, h: int, canvas_w: int, canvas_h: int
 def crop_rows(data: bytes, width: int, bpp: int, x0: int, y0: int, x1: int, y1: int) -> bytes:
     """Rows y0..y1, columns x0..x1 of a packed image ``width`` pixels wide."""
     row = width * bpp
-    return b"".join(data[y * row + x0 * bpp: y * row + x1 * bpp] for y in range(y0, y1))
+    return b"".join(data[y * row + x0 * bpp : y * row + x1 * bpp] for y in range(y0, y1))
 
 
 def is_empty(mask: bytes) -> bool:

@@ -28,8 +28,9 @@ from gi.repository import Babl, Gegl, Gimp, GLib, GObject  # noqa: E402
 def _error(procedure, run_mode, message):
     if run_mode == Gimp.RunMode.INTERACTIVE:
         Gimp.message(message)
-    return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR,
-                                       GLib.Error.new_literal(GLib.quark_from_string("textclean"), message, 0))
+    return procedure.new_return_values(
+        Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error.new_literal(GLib.quark_from_string("textclean"), message, 0)
+    )
 
 
 def _read(drawable, encoding, x, y, w, h, abyss=Gegl.AbyssPolicy.NONE):
@@ -69,8 +70,9 @@ class Layer:
 
     def add_result(self, result, name):
         """A new layer above the original, same size, offsets and type, holding ``result``."""
-        layer = Gimp.Layer.new(self.image, name, self.width, self.height, self.drawable.type(), 100.0,
-                               Gimp.LayerMode.NORMAL)
+        layer = Gimp.Layer.new(
+            self.image, name, self.width, self.height, self.drawable.type(), 100.0, Gimp.LayerMode.NORMAL
+        )
         layer.set_offsets(self.x, self.y)
         self.image.insert_layer(layer, self.drawable.get_parent(), self.image.get_item_position(self.drawable))
         _write(layer, self.encoding, 0, 0, self.width, self.height, bytes(result.data))
@@ -114,20 +116,40 @@ class TextClean(Gimp.PlugIn):
         else:
             procedure.set_menu_label("_Inpaint Selection (textclean)")
             procedure.add_menu_path("<Image>/Filters")
-        procedure.set_documentation(f"{action.label} with textclean",
-                                    f"textclean: {action.summary}. Needs the textclean daemon "
-                                    "(textclean-daemon start).", name)
+        procedure.set_documentation(
+            f"{action.label} with textclean",
+            f"textclean: {action.summary}. Needs the textclean daemon (textclean-daemon start).",
+            name,
+        )
         procedure.set_attribution("textclean", "textclean", "2026")
         if action.takes_params:
             lo, hi, default = editor.dialog_range("threshold")
-            procedure.add_double_argument("threshold", "_Threshold",
-                                          "Text probability threshold (0: the model's own)", lo, hi, default,
-                                          GObject.ParamFlags.READWRITE)
+            procedure.add_double_argument(
+                "threshold",
+                "_Threshold",
+                "Text probability threshold (0: the model's own)",
+                lo,
+                hi,
+                default,
+                GObject.ParamFlags.READWRITE,
+            )
             lo, hi, default = editor.dialog_range("grow")
-            procedure.add_int_argument("grow", "_Grow (px)", "Grow the text mask by this many pixels", int(lo),
-                                       int(hi), int(default), GObject.ParamFlags.READWRITE)
-        procedure.add_string_argument("endpoint", "_Endpoint", "Where the textclean daemon listens",
-                                      tc.DEFAULT_ENDPOINT, GObject.ParamFlags.READWRITE)
+            procedure.add_int_argument(
+                "grow",
+                "_Grow (px)",
+                "Grow the text mask by this many pixels",
+                int(lo),
+                int(hi),
+                int(default),
+                GObject.ParamFlags.READWRITE,
+            )
+        procedure.add_string_argument(
+            "endpoint",
+            "_Endpoint",
+            "Where the textclean daemon listens",
+            tc.DEFAULT_ENDPOINT,
+            GObject.ParamFlags.READWRITE,
+        )
         return procedure
 
     def run(self, procedure, run_mode, image, drawables, config, run_data):

@@ -35,8 +35,9 @@ class _Bridge(QObject):
 class Job:
     """One request to the daemon, run on a worker thread."""
 
-    def __init__(self, kind: str, document=None, node=None, settings: dict | None = None,
-                 on_progress: Progress | None = None) -> None:
+    def __init__(
+        self, kind: str, document=None, node=None, settings: dict | None = None, on_progress: Progress | None = None
+    ) -> None:
         app = Krita.instance()
         self.document = document or app.activeDocument()
         if self.document is None:
@@ -64,12 +65,19 @@ class Job:
             raise core.PluginError("the active layer is empty")
         self.x, self.y, self.w, self.h = bounds.x(), bounds.y(), bounds.width(), bounds.height()
         self.layout, self.depth = core.wire_format(self.node.colorModel(), self.node.colorDepth())
-        self.image = core.image_request(bytes(self.node.pixelData(self.x, self.y, self.w, self.h)), self.w,
-                                        self.h, self.node.colorModel(), self.node.colorDepth())
+        self.image = core.image_request(
+            bytes(self.node.pixelData(self.x, self.y, self.w, self.h)),
+            self.w,
+            self.h,
+            self.node.colorModel(),
+            self.node.colorDepth(),
+        )
         selection = self.document.selection()
         self.region = core.region_request(
             bytes(selection.pixelData(self.x, self.y, self.w, self.h)) if selection is not None else None,
-            self.w, self.h)
+            self.w,
+            self.h,
+        )
         editor.check_region(kind, self.region)
 
     def start(self, on_done: Callable[["Job"], None]) -> None:
@@ -84,8 +92,9 @@ class Job:
         t0 = time.perf_counter()
         try:
             self.client = tc.connect(self.endpoint, timeout=300)
-            self.result = editor.run(self.client, self.kind, self.image, self.region, self.settings,
-                                     self._bridge.progress.emit)
+            self.result = editor.run(
+                self.client, self.kind, self.image, self.region, self.settings, self._bridge.progress.emit
+            )
         except BaseException as exc:  # reported on the GUI thread
             self.error = exc
         finally:

@@ -15,15 +15,23 @@ PluginError = editor.PluginError
 RESULT_LAYER_NAME = editor.RESULT_LAYER_NAME
 INPAINT_LAYER_NAME = editor.INPAINT_LAYER_NAME
 SETTINGS_GROUP = "textclean"
-DEFAULTS: Dict[str, object] = {**{name: editor.dialog_range(name)[2] for name in editor.DIALOG_PARAMS},
-                               "endpoint": tc.DEFAULT_ENDPOINT}
+DEFAULTS: Dict[str, object] = {
+    **{name: editor.dialog_range(name)[2] for name in editor.DIALOG_PARAMS},
+    "endpoint": tc.DEFAULT_ENDPOINT,
+}
 
 # Krita hands integer RGBA pixels over as B, G, R, A (its native order) and
 # float RGBA as R, G, B, A.
-_LAYOUTS = {("RGBA", "U8"): ("BGRA", "u8"), ("RGBA", "U16"): ("BGRA", "u16"),
-            ("RGBA", "F16"): ("RGBA", "f16"), ("RGBA", "F32"): ("RGBA", "f32"),
-            ("GRAYA", "U8"): ("GRAYA", "u8"), ("GRAYA", "U16"): ("GRAYA", "u16"),
-            ("GRAYA", "F16"): ("GRAYA", "f16"), ("GRAYA", "F32"): ("GRAYA", "f32")}
+_LAYOUTS = {
+    ("RGBA", "U8"): ("BGRA", "u8"),
+    ("RGBA", "U16"): ("BGRA", "u16"),
+    ("RGBA", "F16"): ("RGBA", "f16"),
+    ("RGBA", "F32"): ("RGBA", "f32"),
+    ("GRAYA", "U8"): ("GRAYA", "u8"),
+    ("GRAYA", "U16"): ("GRAYA", "u16"),
+    ("GRAYA", "F16"): ("GRAYA", "f16"),
+    ("GRAYA", "F32"): ("GRAYA", "f32"),
+}
 _MODEL_NAMES = {"CMYKA": "CMYK", "LABA": "Lab", "XYZA": "XYZ", "YCbCrA": "YCbCr"}
 LAYER_TYPES = ("paintlayer", "grouplayer", "filelayer", "clonelayer", "filllayer", "vectorlayer")
 
@@ -36,8 +44,10 @@ def wire_format(color_model: str, color_depth: str) -> Tuple[str, str]:
     if color_model in ("RGBA", "GRAYA"):
         raise PluginError(f"{color_depth} channels are not supported; use 8-bit, 16-bit or float")
     name = _MODEL_NAMES.get(color_model, color_model)
-    raise PluginError(f"textclean works on RGB and grayscale images, not {name}. "
-                      "Convert the image with Image > Convert Image Color Space first.")
+    raise PluginError(
+        f"textclean works on RGB and grayscale images, not {name}. "
+        "Convert the image with Image > Convert Image Color Space first."
+    )
 
 
 def image_request(data: bytes, width: int, height: int, color_model: str, color_depth: str) -> tc.Image:

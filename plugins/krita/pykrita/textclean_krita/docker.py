@@ -30,8 +30,7 @@ DOCKER_ID = "textclean_docker"
 
 def read_settings() -> dict:
     app = Krita.instance()
-    return {k: core.parse_setting(k, app.readSetting(core.SETTINGS_GROUP, k, str(v)))
-            for k, v in core.DEFAULTS.items()}
+    return {k: core.parse_setting(k, app.readSetting(core.SETTINGS_GROUP, k, str(v))) for k, v in core.DEFAULTS.items()}
 
 
 def write_settings(settings: dict) -> None:
@@ -115,8 +114,11 @@ class TextcleanDocker(DockWidget):
         pass
 
     def settings(self) -> dict:
-        return {"threshold": round(self.threshold.value(), 3), "grow": self.grow.value(),
-                "endpoint": self.endpoint.text().strip() or core.DEFAULTS["endpoint"]}
+        return {
+            "threshold": round(self.threshold.value(), 3),
+            "grow": self.grow.value(),
+            "endpoint": self.endpoint.text().strip() or core.DEFAULTS["endpoint"],
+        }
 
     def save(self) -> None:
         write_settings(self.settings())

@@ -8,8 +8,11 @@ from . import core
 from .client import editor
 from .docker import notify, read_settings
 
-ACTION_IDS = {"remove": "textclean_remove_text", "select": "textclean_select_text",
-              "inpaint": "textclean_inpaint_selection"}
+ACTION_IDS = {
+    "remove": "textclean_remove_text",
+    "select": "textclean_select_text",
+    "inpaint": "textclean_inpaint_selection",
+}
 
 
 class TextcleanExtension(Extension):

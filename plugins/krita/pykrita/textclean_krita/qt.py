@@ -24,8 +24,12 @@ QEventLoop, QObject, QTimer, pyqtSignal = QtCore.QEventLoop, QtCore.QObject, QtC
 QIcon = QtGui.QIcon
 QDoubleSpinBox, QFormLayout, QHBoxLayout = QtWidgets.QDoubleSpinBox, QtWidgets.QFormLayout, QtWidgets.QHBoxLayout
 QLabel, QLineEdit, QProgressBar = QtWidgets.QLabel, QtWidgets.QLineEdit, QtWidgets.QProgressBar
-QPushButton, QSpinBox, QVBoxLayout, QWidget = (QtWidgets.QPushButton, QtWidgets.QSpinBox, QtWidgets.QVBoxLayout,
-                                               QtWidgets.QWidget)
+QPushButton, QSpinBox, QVBoxLayout, QWidget = (
+    QtWidgets.QPushButton,
+    QtWidgets.QSpinBox,
+    QtWidgets.QVBoxLayout,
+    QtWidgets.QWidget,
+)
 
 
 def exec_loop(loop) -> int:
