@@ -1,4 +1,4 @@
-"""Shared fixtures: one model runner per test session, small synthetic pages."""
+"""Shared fixtures: one model runner per test session, a small page, a daemon environment."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import pytest
 import torch
 from textclean.backend import ModelRunner
 from textclean.pipeline import Pipeline
+
+from .helpers import daemon_cli, free_port, page
 
 torch.set_num_threads(2)
 
@@ -24,20 +26,6 @@ def pipeline(runner: ModelRunner) -> Pipeline:
     return Pipeline(runner)
 
 
-def page(h: int = 200, w: int = 240, seed: int = 0) -> np.ndarray:
-    """A small RGB uint8 page: light background, dark strokes, a tone patch."""
-    rng = np.random.default_rng(seed)
-    img = np.full((h, w, 3), 235, np.uint8)
-    yy, xx = np.mgrid[0:h, 0:w]
-    tone = (xx % 6 < 3) ^ (yy % 6 < 3)
-    img[h // 2 :, : w // 2][tone[h // 2 :, : w // 2]] = 40
-    for _ in range(12):
-        y, x = rng.integers(0, h - 12), rng.integers(0, w - 30)
-        img[y : y + 10, x : x + 2] = 10
-        img[y + 4 : y + 6, x : x + 20] = 10
-    return img
-
-
 @pytest.fixture
 def rgb_page() -> np.ndarray:
     return page()
@@ -47,9 +35,6 @@ def rgb_page() -> np.ndarray:
 def env(tmp_path):
     """Environment for a real `textclean-daemon` process: private state dir, a free 127.0.0.1 port."""
     import os
-
-    from .test_daemon import free_port
-    from .test_daemon_cli import daemon_cli
 
     e = {
         **os.environ,

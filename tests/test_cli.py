@@ -6,7 +6,7 @@ from PIL import Image
 from textclean.cli import main
 from textclean.imagefiles import read_image, write_image
 
-from .conftest import page
+from .helpers import page
 
 UNTRAINED = ["--allow-untrained", "--device", "cpu"]
 

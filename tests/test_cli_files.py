@@ -18,7 +18,7 @@ from PIL import Image, ImageCms
 from textclean.cli import main
 from textclean.imagefiles import read_image, read_image_meta
 
-from .conftest import page
+from .helpers import page
 
 RUN = ["--allow-untrained", "--device", "cpu"]
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()

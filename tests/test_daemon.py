@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -14,29 +13,9 @@ from textclean import protocol
 from textclean.protocol import Limits
 from textclean.server import InsecureEndpoint, Server, is_loopback
 
-from .conftest import page
+from .helpers import RunningServer, as_array, as_image, free_port, page, raw_dealer
 
 TRANSPORTS = ["pyzmq", "builtin"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RunningServer:
-    def __init__(self, pipeline, endpoint: str | None = None, limits: Limits | None = None) -> None:
-        self.endpoint = endpoint or f"tcp://127.0.0.1:{free_port()}"
-        self.server = Server(pipeline, self.endpoint, limits, heartbeat_ms=500)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        assert self.server.wait_ready(10)
-
-    def stop(self) -> None:
-        self.server.stop()
-        self.thread.join(30)
-        assert not self.thread.is_alive()
 
 
 @pytest.fixture
@@ -51,24 +30,6 @@ def client(request, daemon):
     c = tc.connect(daemon.endpoint, timeout=60, transport=request.param)
     yield c
     c.close()
-
-
-def as_image(a: np.ndarray, layout: str) -> tc.Image:
-    depth = {np.uint8: "u8", np.uint16: "u16", np.float16: "f16", np.float32: "f32"}[a.dtype.type]
-    return tc.Image(a.shape[1], a.shape[0], layout, depth, np.ascontiguousarray(a).tobytes())
-
-
-def as_array(img: tc.Image) -> np.ndarray:
-    dtype = {"u8": "<u1", "u16": "<u2", "f16": "<f2", "f32": "<f4"}[img.depth]
-    a = np.frombuffer(bytes(img.data), dtype)
-    return a.reshape(img.height, img.width, tc.CHANNELS[img.layout])
-
-
-def raw_dealer(endpoint: str) -> zmq.Socket:
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(endpoint)
-    return s
 
 
 def ask(sock: zmq.Socket, parts: list, timeout_ms: int = 10000) -> dict:

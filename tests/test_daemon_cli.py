@@ -13,26 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import textclean_client as tc
-from textclean.weights import weights_path
 
-from .conftest import page
-from .test_daemon import as_array, as_image, free_port
-
-UNTRAINED = [] if weights_path("segmenter").exists() and weights_path("inpainter").exists() else ["--allow-untrained"]
-
-
-def daemon_cli(args: list[str], env: dict, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "textclean.daemon", *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def port(env: dict) -> str:
-    return env["TEXTCLEAN_ENDPOINT"].rsplit(":", 1)[1]
-
-
-def state_file(env: dict, suffix: str) -> Path:
-    return Path(env["TEXTCLEAN_STATE_DIR"]) / f"daemon-{port(env)}.{suffix}"
+from .helpers import UNTRAINED, as_array, as_image, daemon_cli, free_port, page, port, state_file
 
 
 def daemons_of(state_dir: str) -> list[int]:

@@ -18,9 +18,7 @@ import zmq
 from textclean import protocol
 from textclean.server import CurveKeys, Server
 
-from .conftest import page
-from .test_daemon import RunningServer, as_image, free_port, raw_dealer
-from .test_daemon_cli import UNTRAINED, daemon_cli, state_file
+from .helpers import UNTRAINED, RunningServer, as_image, daemon_cli, free_port, page, raw_dealer, state_file
 
 
 def rss_mb(pid: int) -> float:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from .editors import harness
+from .helpers import check_selection
 
 pytestmark = [
     pytest.mark.editors,
@@ -94,14 +95,6 @@ def check_text_removed(result: dict, out: Path, truth) -> None:
     left = (np.abs(rgb_after - clean).max(axis=2) > 64) & text
     assert left.sum() < 0.15 * text.sum(), f"{left.sum() / text.sum():.1%} of the text is still visible"
     check_selection(sel, truth)
-
-
-def check_selection(sel: np.ndarray, truth) -> None:
-    text = truth.label == 1
-    selected = sel > 127
-    assert selected[text].mean() > 0.85, f"only {selected[text].mean():.1%} of the text is selected"
-    near = cv2.dilate((truth.label > 0).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
-    assert (selected & ~near).sum() < 0.1 * selected.sum(), "much of the selection is far from any text"
 
 
 def test_remove_text_with_pyzmq(root, installed, daemon, truth):

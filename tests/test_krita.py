@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from .editors import harness
-from .test_gimp import check_selection
+from .helpers import check_selection
 
 pytestmark = [
     pytest.mark.editors,

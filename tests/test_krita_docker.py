@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import page
-from .test_daemon import RunningServer, free_port
+from .helpers import RunningServer, free_port, page
 
 HERE = Path(__file__).resolve().parent
 

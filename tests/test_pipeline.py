@@ -4,7 +4,7 @@ from textclean.masks import MaskParams, drop_specks, fill_enclosed
 from textclean.pipeline import Pipeline, PipelineConfig
 from textclean.pixels import UnsupportedImage
 
-from .conftest import page
+from .helpers import page
 
 
 def _layouts(rgb: np.ndarray) -> dict[str, np.ndarray]:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from textclean import protocol
 from textclean.protocol import Limits, ProtocolError
 
-from .test_daemon import RunningServer, raw_dealer
+from .helpers import RunningServer, raw_dealer
 
 LIMITS = Limits(max_pixels=64 * 64, max_message_bytes=1 << 20)
 

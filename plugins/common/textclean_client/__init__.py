@@ -140,13 +140,10 @@ try:
 
     def _unpack(data) -> Any:
         return _msgpack_lib.unpackb(bytes(data), raw=False)
-
-    MSGPACK = "msgpack"
 except ImportError:  # the editors' embedded Python
     from . import _msgpack as _builtin_msgpack
 
     _pack, _unpack = _builtin_msgpack.packb, _builtin_msgpack.unpackb
-    MSGPACK = "builtin"
 
 
 # ------------------------------------------------------------ transports
@@ -288,9 +285,7 @@ class Client:
             cls = _PyzmqTransport if self.transport_name == "pyzmq" else _BuiltinTransport
             try:
                 self._transport = cls(self.endpoint, self._curve)
-            except (TimeoutError, ConnectionRefusedError, OSError) as exc:
-                if isinstance(exc, TextcleanError):
-                    raise
+            except OSError as exc:  # refused, timed out, unreachable: all mean no daemon answers there
                 raise DaemonNotRunning(
                     f"The textclean daemon is not running at {self.endpoint} ({exc}).\n{_start_hint(self.endpoint)}"
                 ) from None
