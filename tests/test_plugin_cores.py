@@ -205,7 +205,7 @@ def test_krita_region_and_results():
 
 def test_krita_settings():
     assert krita_core.parse_setting("grow", "7") == 7
-    assert krita_core.parse_setting("grow", "seven") == 3
+    assert krita_core.parse_setting("grow", "seven") == krita_core.DEFAULTS["grow"] == 1  # the table's default
     assert krita_core.parse_setting("endpoint", "") == krita_core.DEFAULTS["endpoint"]
     assert "CPU" in krita_core.status_line({"device": "cpu"}, None, 1.23) and "1.2 s" in krita_core.status_line(
         {"device": "cpu"}, None, 1.23

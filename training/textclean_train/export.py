@@ -89,9 +89,13 @@ def _checkpoint_facts(path: str, module: str) -> dict:
 
 
 def _command(module: str, args: dict) -> str:
-    flags = " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in args.items() if v not in (None, False, 0) or k == "seed"
-    )
+    def flag(k: str, v: object) -> str:
+        name = f"--{k.replace('_', '-')}"
+        if v is True:  # a store_true switch
+            return name
+        return f"{name} {' '.join(map(str, v))}" if isinstance(v, list) else f"{name} {v}"
+
+    flags = " ".join(flag(k, v) for k, v in args.items() if v not in (None, False, 0) or k == "seed")
     return f"python -m textclean_train.{module} {flags}"
 
 

@@ -48,7 +48,7 @@ PARAMS: Tuple[Param, ...] = (
         open_range=True,
     ),
     Param(
-        "grow", int, 3, 0, 64, "grow the mask by this many pixels, to cover antialiased rims and JPEG halos", "--grow"
+        "grow", int, 1, 0, 64, "grow the mask by this many pixels, to cover antialiased rims and JPEG halos", "--grow"
     ),
     Param("min_area", int, 12, 0, 1_000_000, "drop mask specks smaller than this many pixels", "--min-area"),
     Param(
