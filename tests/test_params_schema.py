@@ -91,3 +91,23 @@ def test_the_old_flag_name_is_a_hidden_alias():
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert "--dilate" not in sub.choices["clean"].format_help()
     assert "--grow" in sub.choices["clean"].format_help()
+
+
+@pytest.mark.parametrize("p", schema.PARAMS, ids=lambda p: p.name)
+def test_the_plugins_accept_the_same_values(p):
+    # Both plugins build their parameters through the shared editor core; its dialogs take their
+    # ranges from the same table.
+    import textclean_editor as editor
+
+    for value in _probes(p):
+        if p.name == "threshold" and value == editor.MODEL_DEFAULT:
+            continue  # the dialogs' "model default", which the core leaves out
+        try:
+            editor.params({p.name: value})
+            accepted = True
+        except editor.PluginError:
+            accepted = False
+        assert accepted == _in_range(p, value), (p.name, value)
+    if p.name in editor.DIALOG_PARAMS:
+        lo, hi, default = editor.dialog_range(p.name)
+        assert (p.lo <= lo < hi <= p.hi) and (default == p.default or (p.default is None and default == lo))
