@@ -5,8 +5,9 @@ inside of a balloon, a caption box, a black narration box. For each piece
 of found text whose surrounding ring is one flat colour, the region of that
 colour connected to it is flood-filled (with the text itself counted as that
 colour). The region is a bubble when it is closed (it touches no page edge,
-or one edge along less than 3/4 of it: a balloon cut by the trim) and covers
-at most a quarter of the page. Its inside, with the text holes
+or one edge along less than 3/4 of it: a balloon cut by the trim), covers
+at most a quarter of the page, and fills at least 70% of its convex hull (a
+panel's background carved by the art is not a balloon). Its inside, with the text holes
 filled, is where text may be removed. Text on art, on the page's gutter or
 across a balloon's outline fails one of these tests and is left alone, so a
 cautious first run never touches the art.
@@ -23,6 +24,7 @@ RING_PX = 3
 TOLERANCE = 26  # of 255: JPEG noise and paper grain still count as flat
 RING_OUTLIERS = 0.05  # share of ring pixels allowed off the ring's colour (antialiased letter rims)
 MAX_FRACTION = 0.25  # a "bubble" larger than this share of the page is a background, not a bubble
+MIN_SOLIDITY = 0.7  # share of its convex hull a bubble fills
 
 
 def bubble_area(image: np.ndarray, text: np.ndarray) -> np.ndarray:
@@ -64,9 +66,35 @@ def bubble_area(image: np.ndarray, text: np.ndarray) -> np.ndarray:
         region = filled[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw] == label
         closed = _closed(rx, ry, rw, rh, w, h)
         small = region.sum() <= MAX_FRACTION * h * w
-        if closed and small:
+        if closed and small and _solid(region):
             area[ry : ry + rh, rx : rx + rw] |= _with_holes(region)
     return area
+
+
+def inside_bubbles(image: np.ndarray, text: np.ndarray) -> np.ndarray:
+    """``text`` (H×W uint8) keeping only the pieces that lie wholly inside a bubble.
+
+    A piece of text that runs out of a bubble crosses its outline onto the art: cutting it at the
+    bubble's edge would still repaint the part inside, next to art, so it is left whole instead.
+    """
+    area = bubble_area(image, text)
+    n, labels = cv2.connectedComponents((text > 0).astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return text
+    outside = np.bincount(labels[~area], minlength=n) > 0
+    outside[0] = True
+    return np.where(outside[labels], 0, text).astype(text.dtype)
+
+
+def _solid(region: np.ndarray) -> bool:
+    """Balloons and boxes are nearly convex (a spiky balloon fills most of its hull); the flat
+    background of a panel, carved by the art drawn over it, is not."""
+    filled = _with_holes(region)
+    contours, _ = cv2.findContours(filled.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return False
+    hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
+    return hull > 0 and filled.sum() / hull >= MIN_SOLIDITY
 
 
 def _closed(x: int, y: int, bw: int, bh: int, w: int, h: int) -> bool:

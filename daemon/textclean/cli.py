@@ -341,9 +341,9 @@ class _Page:
                 )
         mask = self.pipeline.segment(image, self.region, self.params, protect=self.protect)
         if self.args.bubbles_only:
-            from .bubbles import bubble_area
+            from .bubbles import inside_bubbles
 
-            mask[~bubble_area(image, mask)] = 0
+            mask = inside_bubbles(image, mask)
         if self.args.command == "mask":
             return mask, None
         return self.pipeline.inpaint(image, mask, self.args.flat_fill), mask

@@ -115,10 +115,13 @@ def index_fonts() -> dict[str, list[FontSpec]]:
     cache = _cache_path(files)
     try:
         with open(cache) as f:
-            return {s: [FontSpec(*spec) for spec in specs] for s, specs in json.load(f).items()}
+            loaded = {s: [FontSpec(*spec) for spec in specs] for s, specs in json.load(f).items()}
+        return {s: sorted(specs, key=lambda f: (f.family, f.path, f.index)) for s, specs in loaded.items()}
     except (OSError, ValueError, TypeError):
         pass
     found = _index_fonts()
+    for specs in found.values():  # os.walk's order differs between file systems: one seed, one page, anywhere
+        specs.sort(key=lambda f: (f.family, f.path, f.index))
     os.makedirs(os.path.dirname(cache), exist_ok=True)
     tmp = cache + f".{os.getpid()}.tmp"
     with open(tmp, "w") as f:
