@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from .dataset import CROP
+from .evaluate import load_model
 from .synth import make_sample
 
 MINING_SEED = 3_000_000  # text-free pages: seeds apart from training, validation and the benchmarks
@@ -31,17 +32,6 @@ MINING_SEED = 3_000_000  # text-free pages: seeds apart from training, validatio
 def _page(seed: int) -> tuple[np.ndarray, str]:
     kind = "colour" if seed % 4 == 3 else "manga"
     return make_sample(seed, kind, "train", text=False).raw, kind
-
-
-def load_model(path: str) -> torch.nn.Module:
-    """The segmenter in a training checkpoint or a shipped weight file, in eval mode."""
-    from textclean.models import SegmenterConfig, TextSegmenter
-
-    data = torch.load(path, map_location="cpu", weights_only=True)
-    state = data["model"] if "model" in data else data["state_dict"]
-    model = TextSegmenter(SegmenterConfig.from_dict(data["config"]))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    return model.eval()
 
 
 @torch.no_grad()
@@ -75,7 +65,7 @@ def mine(
     workers: int = 2,
 ) -> dict:
     """Run the model over ``pages`` text-free pages and store crops around its false positives."""
-    model = load_model(segmenter)
+    model, _ = load_model("segmenter", segmenter)  # as it ships: weights rounded to fp16
     torch.set_num_threads(max(1, workers))
     raws, fp_pixels, total_pixels = [], 0, 0
     t0 = time.time()
