@@ -139,6 +139,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--negative-weight", type=float, default=0.2, help="share of stage-2 batches from mining")
     ap.add_argument("--dense-weight", type=float, default=0.15, help="share of stage-2 batches of dense text")
+    ap.add_argument(
+        "--mix",
+        action="append",
+        default=[],
+        metavar="DIR:SHARE",
+        help="crops mixed into both stages, e.g. an earlier campaign's mined negatives; a campaign that resumes "
+        "from trained weights keeps seeing the negatives and dense text it learnt from, so stage 1 does not unlearn them",
+    )
     ap.add_argument("--lr", type=float, default=0.02)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
@@ -166,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     reserve = 6.0
     stage1 = train_stage(
         os.path.join(a.work, "stage1"),
-        [data["train"]],
+        [data["train"], *a.mix],
         data,
         (left() - reserve) * a.stage1_share,
         init,
@@ -178,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     negatives = os.path.join(a.work, "data", "negatives1")
     if not os.path.exists(os.path.join(negatives, "meta.json")):
         print(json.dumps(mine(stage1, negatives, a.mine_pages, workers=1)), flush=True)
-    stage2_data = [data["train"], f"{data['dense']}:{a.dense_weight}", f"{negatives}:{a.negative_weight}"]
+    stage2_data = [data["train"], f"{data['dense']}:{a.dense_weight}", f"{negatives}:{a.negative_weight}", *a.mix]
     stage2 = train_stage(
         os.path.join(a.work, "stage2"), stage2_data, data, left() - 2.0, stage1, a.device, threads, a.lr * 0.5, a.batch
     )
