@@ -144,8 +144,8 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         default=[],
         metavar="DIR:SHARE",
-        help="crops mixed into both stages, e.g. an earlier campaign's mined negatives; a campaign that resumes "
-        "from trained weights keeps seeing the negatives and dense text it learnt from, so stage 1 does not unlearn them",
+        help="crops mixed into both stages, e.g. an earlier campaign's mined negatives: a campaign resumed from "
+        "trained weights keeps seeing the negatives and dense text it learnt from, so stage 1 does not unlearn them",
     )
     ap.add_argument("--lr", type=float, default=0.02)
     ap.add_argument("--batch", type=int, default=12)
