@@ -219,3 +219,43 @@ def test_tiles_cover_the_page_with_interiors_and_little_overlap(length, max_tile
     assert covered[:length].all()
     if length > max_tile:  # the work is close to the page, not twice it
         assert len(starts) * tile <= length + 2 * margin * len(starts) + 16 * len(starts)
+
+
+class _Recording:
+    """Wraps the real runner and keeps the shape of every batch of tiles the segmenter is handed."""
+
+    def __init__(self, runner) -> None:
+        self.runner = runner
+        self.default_threshold = runner.default_threshold
+        self.calls: list[tuple[int, ...]] = []
+
+    def segment(self, tiles):
+        self.calls.append(tiles.shape)
+        return self.runner.segment(tiles)
+
+    def info(self):
+        return self.runner.info()
+
+
+def test_flat_gutters_of_a_webtoon_are_not_segmented(runner):
+    """Rows of one flat colour cannot hold text: long runs of them (a webtoon's gutters) skip the network."""
+    panel = page(240, 200, seed=1)
+    panel[:, [0, -1]] = 0  # the panel's frame: no row of it is flat
+    gutter = np.full((300, 200, 3), 255, np.uint8)
+    strip = np.concatenate([panel, gutter, panel, gutter[:100]])
+    rec = _Recording(runner)
+    p = Pipeline(rec, PipelineConfig(margin=32))
+    prob, _ = p.probabilities(strip)
+    seen_rows = sum(shape[0] * shape[1] for shape in rec.calls)
+    assert p._content_bands(strip) == [(0, 240 + 32), (540 - 32, 780 + 32)]
+    assert seen_rows < 2 * (240 + 64) + 64, f"the network saw {seen_rows} rows of a 880-row strip"
+    assert not prob[240 + 32 : 540 - 32].any() and not prob[780 + 32 :].any()
+    # Each panel is segmented as if it stood alone with a little white around it.
+    alone, _ = Pipeline(runner, PipelineConfig(margin=32)).probabilities(np.concatenate([panel, gutter[:32]]))
+    assert np.abs(prob[:240].astype(int) - alone[:240]).max() <= 1
+
+
+def test_pages_without_flat_runs_are_segmented_whole(runner, rgb_page):
+    on, _ = Pipeline(runner).probabilities(rgb_page)
+    off, _ = Pipeline(runner, PipelineConfig(flat_run_rows=0)).probabilities(rgb_page)
+    assert np.array_equal(on, off)

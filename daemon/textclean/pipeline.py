@@ -11,7 +11,9 @@ shrink exactly and the page is never converted whole; k follows the short
 side, so long strips keep full resolution), in overlapping tiles blended
 across their overlap, so tiles do not show as seams. Tiles are converted
 and blended one row of tiles at a time: memory beyond the page and its mask
-stays a few tile rows, whatever the page's length.
+stays a few tile rows, whatever the page's length. Long runs of flat rows
+(a webtoon's gutters) are not segmented at all: each band of content
+between them is tiled on its own, as if it were a page.
 Inpainting works one crop per (merged) mask region with context around it:
 regions whose surrounding ring is flat, like the inside of a speech bubble,
 get that flat colour, which is exact and instant; the network paints the
@@ -49,6 +51,10 @@ class PipelineConfig:
     # panels, not bigger ones, so a 800×30000 strip is segmented at full resolution, in tiles.
     max_working_short_side: int = 2048
     batch: int = 2  # tiles per forward pass
+    # Runs of at least flat_run_rows rows (at working scale) in which every channel spans at most
+    # flat_range levels are not segmented: a webtoon's gutters. 0 turns it off.
+    flat_run_rows: int = 48
+    flat_range: int = 6
     inpaint_max_side: int = 512  # crops larger than this are inpainted downscaled
     merge_px: int = 8  # mask regions closer than this share a crop
     flat_ring_px: int = 3  # width of the ring tested for flatness
@@ -152,6 +158,77 @@ class Pipeline:
         if region is not None:
             # Converted strip by strip inside _shrink, so a huge page's region is never copied whole.
             region_k = _shrink(_as_mask(region, (h, w), "region"), k, lambda a: (a > 0).astype(np.uint8) * 255) > 0
+        prob = np.zeros((hk, wk), np.uint8)
+        bands = self._content_bands(work)
+        total_rows = sum(y1 - y0 for y0, y1 in bands) or 1
+        done_rows = 0
+        for y0, y1 in bands:
+            band_progress = None
+            if progress:
+
+                def band_progress(f: float, name: str, y0: int = y0, y1: int = y1, before: int = done_rows) -> None:
+                    progress((before + f * (y1 - y0)) / total_rows, name)
+
+            self._segment_band(
+                work[y0:y1],
+                prob[y0:y1],
+                None if region_k is None else region_k[y0:y1],
+                band_progress,
+                cancel,
+            )
+            done_rows += y1 - y0
+        if progress and not bands:
+            progress(1.0, "segment")
+        return prob, k
+
+    def _content_bands(self, work: np.ndarray) -> list[tuple[int, int]]:
+        """Row ranges of ``work`` that can hold text: all of it, less long runs of flat rows.
+
+        A digital webtoon strip is panels separated by gutters of one flat colour, often a third of
+        its length; a row whose every channel spans a few levels cannot hold visible text, so runs of
+        them are not segmented (their probability is 0). Scanned pages have paper noise and seldom
+        have such rows; for them this is one band, the page. Each band keeps ``margin`` flat rows
+        above and below, so glyphs next to a gutter are seen with the same context as inside.
+        """
+        c = self.config
+        hk = work.shape[0]
+        if c.flat_run_rows <= 0 or hk < 2 * c.flat_run_rows:
+            return [(0, hk)]
+        flat = np.empty(hk, bool)
+        for y in range(0, hk, 512):  # converted in strips: never a second full-page copy
+            rows = to_u8_rgb(work[y : y + 512])
+            flat[y : y + 512] = (rows.max(axis=1).astype(np.int16) - rows.min(axis=1)).max(axis=1) <= c.flat_range
+        bands: list[tuple[int, int]] = []
+        y = 0
+        while y < hk:
+            while y < hk and flat[y]:
+                y += 1
+            if y >= hk:
+                break
+            start = y
+            # A band ends at the first run of flat rows long enough to be a gutter.
+            run = 0
+            while y < hk and run < c.flat_run_rows:
+                run = run + 1 if flat[y] else 0
+                y += 1
+            end = y - run
+            lo, hi = max(0, start - c.margin), min(hk, end + c.margin)
+            if bands and lo <= bands[-1][1]:
+                bands[-1] = (bands[-1][0], hi)
+            else:
+                bands.append((lo, hi))
+        return bands
+
+    def _segment_band(
+        self,
+        work: np.ndarray,
+        prob: np.ndarray,
+        region_k: np.ndarray | None,
+        progress: Progress | None,
+        cancel: CancelCheck | None,
+    ) -> None:
+        """Write into ``prob`` (uint8) the text probability of ``work`` (same rows), in blended tiles."""
+        hk, wk = prob.shape
         margin = self.config.margin
         th, ys = _tiling(hk, self.config.tile, margin)
         tw, xs = _tiling(wk, self.config.tile, margin)
@@ -191,8 +268,7 @@ class Pipeline:
         # The blend sums live only for the rows that tiles still to come can reach: rows above the
         # next tile's top are final and go out as uint8, so a 100000-row strip needs a few tile rows
         # of float buffers, not two page-sized ones.
-        prob = np.zeros((hk, wk), np.uint8)
-        top = 0  # page row of the buffers' first row
+        top = 0  # band row of the buffers' first row
         total = np.zeros((0, pw), np.float32)
         weight = np.zeros((0, pw), np.float32)
         for b in range(0, len(tiles), self.config.batch):
@@ -221,7 +297,6 @@ class Pipeline:
                 progress(min(1.0, (b + len(group)) / len(tiles)), "segment")
         if region_k is not None:
             prob[~region_k] = 0
-        return prob, k
 
     def segment(
         self,
