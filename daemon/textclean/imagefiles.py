@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -201,22 +201,35 @@ def encode_image(image: np.ndarray, ext: str, meta: ImageMeta | None = None) -> 
     return embed(buf.tobytes(), ext, meta) if meta else buf.tobytes()
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray, meta: ImageMeta | None = None) -> None:
-    """Write ``image`` (with ``meta``) atomically in the format the extension names."""
+class WriteDiscarded(Exception):
+    """``keep`` said no just before the rename: the file was not written (a second Ctrl-C)."""
+
+
+def write_image(
+    path: str | os.PathLike,
+    image: np.ndarray,
+    meta: ImageMeta | None = None,
+    keep: Callable[[], bool] | None = None,
+) -> None:
+    """Write ``image`` (with ``meta``) atomically in the format the extension names.
+
+    ``keep``: asked just before the rename; False drops the file (``WriteDiscarded``).
+    """
     p = Path(path)
     try:
         data = encode_image(image, p.suffix, meta)
     except ValueError as exc:
         raise ImageFileError(p, str(exc)) from None
-    with atomic_file(p) as f:
+    with atomic_file(p, keep) as f:
         f.write(data)
 
 
 @contextmanager
-def atomic_file(path: str | os.PathLike) -> Iterator:
+def atomic_file(path: str | os.PathLike, keep: Callable[[], bool] | None = None) -> Iterator:
     """A binary file to write ``path`` through: renamed into place only when the block ends normally.
 
-    On any exception, Ctrl-C included, the temporary file is removed and ``path`` is left as it was.
+    On any exception, Ctrl-C included, the temporary file is removed and ``path`` is left as it was;
+    likewise when ``keep`` (asked just before the rename) returns False, which raises ``WriteDiscarded``.
     """
     p = Path(path)
     try:
@@ -229,6 +242,8 @@ def atomic_file(path: str | os.PathLike) -> Iterator:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        if keep is not None and not keep():
+            raise WriteDiscarded(str(p))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is not what a plain write would give
