@@ -4,7 +4,7 @@
     python bench/batch.py --pages 20 --tree ../other-checkout --rounds 2
 
 ``--tree`` adds another checkout (its ``daemon`` and ``plugins/common`` go first on PYTHONPATH), so a
-change is measured against the code before it in one run, on the same pages, alternating rounds.
+change is measured against the code before it in one run, on the same pages, in alternating order.
 Prints, per tree and round: wall time, pages per minute over the whole command, and the rate the
 CLI's own progress line gives for its pages (model load excluded).
 """
@@ -65,7 +65,7 @@ def main() -> None:
         make_pages(pages, args.pages, tuple(args.size))
         print(f"{args.pages} generated pages of {args.size[1]}×{args.size[0]}, {os.cpu_count()} CPU(s)")
         for r in range(args.rounds):
-            for tree in trees:
+            for tree in trees if r % 2 == 0 else trees[::-1]:  # ABBA: a change in the machine's load evens out
                 wall, rate = run_tree(tree, pages, Path(tmp) / "out")
                 cli = f"{rate:.1f} pages/min after load" if rate is not None else "no progress line"
                 print(f"round {r + 1}  {tree}: {wall:.1f} s, {args.pages / wall * 60:.1f} pages/min overall, {cli}")
