@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +14,12 @@ from textclean.pipeline import Pipeline
 from .helpers import daemon_cli, free_port, page
 
 torch.set_num_threads(2)
+
+# The processes the tests start (the CLI, the daemon) run this checkout too, like the tests themselves
+# (pyproject.toml's pytest pythonpath), not the copy of the package installed in .venv.
+_SOURCE = [str(Path(__file__).resolve().parent.parent / d) for d in ("daemon", "training", "plugins/common")]
+_INHERITED = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+os.environ["PYTHONPATH"] = os.pathsep.join(_SOURCE + _INHERITED)
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from .batch import Step, Stream
 from .imagefiles import EXTENSIONS, ImageFileError, atomic_file, encode_image, read_image_meta
 from .imagemeta import ImageMeta
 from .pixels import UnsupportedImage
@@ -68,6 +69,9 @@ def _mask_name(name: str, used: set[str]) -> str:
     return out
 
 
+PAGE_ERRORS = (ImageFileError, UnsupportedImage, zipfile.BadZipFile, ValueError, MemoryError)
+
+
 def process_archive(
     src: Path,
     out: Path | None,
@@ -75,12 +79,14 @@ def process_archive(
     page_fn: PageFn,
     main_ext: str | None,
     max_pixels: int,
-    on_page: Callable[[str], None],
+    on_page: Callable[[str, str | None], None],
 ) -> ArchiveResult:
     """Write ``out`` (pages through ``page_fn``) and ``mask_out`` (the masks) as new archives.
 
     Either may be None (not asked for, or kept by --skip-existing). Both are written atomically.
-    Raises ``ImageFileError`` if ``src`` is not a readable zip archive.
+    ``on_page(member name, failure line or None)`` is called for each page, in order, once it is
+    written. Pages are decoded and encoded on a background thread while ``page_fn`` runs on this
+    one (``batch.Stream``). Raises ``ImageFileError`` if ``src`` is not a readable zip archive.
     """
     try:
         zin = zipfile.ZipFile(src)
@@ -88,42 +94,89 @@ def process_archive(
         reason = "not a zip archive (CBZ)" if isinstance(exc, zipfile.BadZipFile) else (exc.strerror or str(exc))
         raise ImageFileError(src, reason) from None
     result = ArchiveResult(failed=[])
+
+    def report(step: Step, failure: str | None) -> None:
+        if failure is not None:
+            result.failed.append(failure)
+        if step.page:
+            result.pages += 1
+            on_page(step.name, failure)
+
     with (
         zin,
         tempfile.TemporaryDirectory(prefix="textclean-") as tmp,
         _maybe_zip(out) as zout,
         _maybe_zip(mask_out) as zmask,
     ):
-        used: set[str] = set()
-        for info in zin.infolist():
-            if not is_page(info):
-                if zout is not None and main_ext is None:  # a mask archive holds masks only
-                    with zin.open(info) as fin, zout.open(_copy_info(info), "w") as fout:
-                        shutil.copyfileobj(fin, fout, 1 << 20)  # streamed: any size, little memory
-                continue
-            data = b""
-            try:
-                if info.file_size > MAX_MEMBER_BYTES:
-                    raise ImageFileError(info.filename, f"{info.file_size:,} bytes is too large for a page")
-                data = zin.read(info)
-                page = Path(tmp) / f"page{PurePosixPath(info.filename).suffix.lower()}"
-                page.write_bytes(data)
-                image, meta = read_image_meta(page, max_pixels)
-                main, mask = page_fn(image, meta, info.filename)
-                if zout is not None:
-                    ext = main_ext or PurePosixPath(info.filename).suffix
-                    name = info.filename if main_ext is None else _mask_name(info.filename, set())
-                    _put(zout, info, name, encode_image(main, ext, meta if main_ext is None else meta.for_mask()))
-                if zmask is not None and mask is not None:
-                    _put(zmask, info, _mask_name(info.filename, used), encode_image(mask, ".png", meta.for_mask()))
-            except (ImageFileError, UnsupportedImage, zipfile.BadZipFile, ValueError) as exc:
-                reason = exc.reason if isinstance(exc, ImageFileError) else str(exc)
-                result.failed.append(f"{info.filename}: {reason}; copied unchanged")
-                if zout is not None and main_ext is None:
-                    zout.writestr(info, data or _safe_read(zin, info))
-            result.pages += 1
-            on_page(f"{src.name}/{info.filename}")
+        members = _Members(zin, zout, zmask, Path(tmp), page_fn, main_ext, max_pixels)
+        Stream(PAGE_ERRORS).run((members.step(info) for info in zin.infolist()), report)
     return result
+
+
+class _Members:
+    """The steps for an archive's members: pages are cleaned, anything else is copied as it is."""
+
+    def __init__(
+        self,
+        zin: zipfile.ZipFile,
+        zout: zipfile.ZipFile | None,
+        zmask: zipfile.ZipFile | None,
+        tmp: Path,
+        page_fn: PageFn,
+        main_ext: str | None,
+        max_pixels: int,
+    ) -> None:
+        self.zin, self.zout, self.zmask, self.tmp = zin, zout, zmask, tmp
+        self.page_fn, self.main_ext, self.max_pixels = page_fn, main_ext, max_pixels
+        self.used: set[str] = set()  # mask names given out so far
+
+    def step(self, info: zipfile.ZipInfo) -> Step:
+        if not is_page(info):
+            copies = self.zout is not None and self.main_ext is None  # a mask archive holds masks only
+            return Step(info.filename, write=(lambda _: self._copy(info)) if copies else None, page=False)
+        return Step(
+            info.filename,
+            read=lambda: self._read(info),
+            work=lambda value: (self.page_fn(value[0], value[1], info.filename), value[1]),
+            write=lambda value: self._write(info, *value),
+            failed=lambda exc: self._failed(info, exc),
+        )
+
+    def _copy(self, info: zipfile.ZipInfo) -> None:
+        with self.zin.open(info) as fin, self.zout.open(_copy_info(info), "w") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)  # streamed: any size, little memory
+
+    def _read(self, info: zipfile.ZipInfo) -> tuple[np.ndarray, ImageMeta]:
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise ImageFileError(info.filename, f"{info.file_size:,} bytes is too large for a page")
+        page = self.tmp / f"page{PurePosixPath(info.filename).suffix.lower()}"
+        page.write_bytes(self.zin.read(info))
+        return read_image_meta(page, self.max_pixels)
+
+    def _write(self, info: zipfile.ZipInfo, outputs: tuple[np.ndarray, np.ndarray | None], meta: ImageMeta) -> None:
+        main, mask = outputs
+        # Both are encoded before either is stored, so a page that fails leaves no member half done.
+        main_data = mask_data = None
+        if self.zout is not None:
+            ext = self.main_ext or PurePosixPath(info.filename).suffix
+            main_data = encode_image(main, ext, meta if self.main_ext is None else meta.for_mask())
+        if self.zmask is not None and mask is not None:
+            mask_data = encode_image(mask, ".png", meta.for_mask())
+        if main_data is not None:
+            name = info.filename if self.main_ext is None else _mask_name(info.filename, set())
+            _put(self.zout, info, name, main_data)
+        if mask_data is not None:
+            _put(self.zmask, info, _mask_name(info.filename, self.used), mask_data)
+
+    def _failed(self, info: zipfile.ZipInfo, exc: BaseException) -> str:
+        if isinstance(exc, MemoryError):
+            reason = "out of memory (try a smaller image)"
+        else:
+            reason = exc.reason if isinstance(exc, ImageFileError) else str(exc)
+        if self.zout is not None and self.main_ext is None:
+            self.zout.writestr(info, _safe_read(self.zin, info))
+            return f"{info.filename}: {reason}; copied unchanged"
+        return f"{info.filename}: {reason}; left out"
 
 
 def _safe_read(zin: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

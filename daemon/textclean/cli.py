@@ -25,6 +25,7 @@ from textclean_client import params as schema
 
 from . import __version__
 from .archives import count_pages, process_archive
+from .batch import Step, Stream
 from .imagefiles import DEFAULT_MAX_PIXELS, ImageFileError, read_image, read_image_meta, write_image
 from .imagemeta import ImageMeta
 from .masks import MaskParams
@@ -389,10 +390,28 @@ def _pages(args: argparse.Namespace) -> int:
         return 2
     page = _Page(args, pipeline, params, region, protect)
     progress = Progress(sum(count_pages(j.source.path) if j.source.archive else 1 for j in todo))
+    stream = Stream(FILE_ERRORS)
     failed = 0
+
+    def report(step: Step, failure: str | None) -> None:
+        nonlocal failed
+        if failure is not None:
+            failed += 1
+            progress.say(failure)
+        if step.page or failure is not None:  # an archive counts its own pages, or 1 if it could not be read
+            progress.page(step.name)
+
+    def archive_page(src: Path, name: str, failure: str | None) -> None:
+        nonlocal failed
+        if failure is not None:
+            failed += 1
+            progress.say(f"textclean: {src}: {failure}")
+        progress.page(f"{src.name}/{name}")
+
     try:
-        for job in todo:
-            failed += _run_job(job, page, args, image_ext, progress)
+        # Files are read ahead and written behind the networks on one background thread; an archive
+        # is one step here and overlaps its own pages the same way inside process_archive.
+        stream.run((_job_step(j, page, args, image_ext, stream, archive_page) for j in todo), report)
     except KeyboardInterrupt:
         progress.say(
             f"textclean: interrupted after {progress.done} of {progress.total} pages; "
@@ -405,39 +424,61 @@ def _pages(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_job(job: Job, page: _Page, args: argparse.Namespace, image_ext: str | None, progress: Progress) -> int:
-    """Process one input file or archive; the number of pages that failed."""
+# What a bad page raises: it is reported in one line and the run goes on.
+FILE_ERRORS = (ImageFileError, UnsupportedImage, MemoryError)
+
+
+def _reason(exc: BaseException, src: Path) -> str:
+    if isinstance(exc, MemoryError):
+        return "out of memory (try a smaller image)"
+    if isinstance(exc, ImageFileError):
+        return exc.reason if exc.path == src else str(exc)  # the input, or an output that failed
+    return str(exc)
+
+
+def _job_step(
+    job: Job,
+    page: _Page,
+    args: argparse.Namespace,
+    image_ext: str | None,
+    stream: Stream,
+    archive_page: Callable[[Path, str, str | None], None],
+) -> Step:
+    """The step for one input file or archive: read on the I/O thread, networks here, written behind."""
     src = job.source.path
     out = job.out if job.writes(job.out) else None
     mask_out = job.mask_out if job.writes(job.mask_out) else None
+
+    def failed(exc: BaseException) -> str:
+        return f"textclean: skipped {src}: {_reason(exc, src)}"
+
     if src.suffix.lower() in UNSUPPORTED_ARCHIVES:
-        progress.say(f"textclean: skipped {src}: {src.suffix} archives are not supported; repack it as .cbz")
-        progress.page(src.name)
-        return 1
-    try:
-        if job.source.archive:
-            result = process_archive(src, out, mask_out, page, image_ext, args.max_pixels, progress.page)
-            for line in result.failed:
-                progress.say(f"textclean: {src}: {line}")
-            return len(result.failed)
-        image, meta = read_image_meta(src, args.max_pixels)
-        main, mask = page(image, meta, src.name)
+
+        def refuse() -> None:
+            raise ImageFileError(src, f"{src.suffix} archives are not supported; repack it as .cbz")
+
+        return Step(src.name, read=refuse, failed=failed)
+    if job.source.archive:
+
+        def clean_archive(_: None) -> None:
+            process_archive(
+                src, out, mask_out, page, image_ext, args.max_pixels, lambda name, f: archive_page(src, name, f)
+            )
+
+        return Step(src.name, work=clean_archive, failed=failed, page=False)
+
+    def work(value: tuple[np.ndarray, ImageMeta]) -> tuple[np.ndarray, np.ndarray | None, ImageMeta]:
+        image, meta = value
+        return (*page(image, meta, src.name), meta)
+
+    def write(value: tuple[np.ndarray, np.ndarray | None, ImageMeta]) -> None:
+        main, mask, meta = value
         if out is not None:
-            write_image(out, main, meta if image_ext is None else meta.for_mask())
+            write_image(out, main, meta if image_ext is None else meta.for_mask(), keep=stream.keep)
         if mask_out is not None and mask is not None:
-            write_image(mask_out, mask, meta.for_mask())
-    except (ImageFileError, UnsupportedImage, MemoryError) as exc:
-        if isinstance(exc, MemoryError):
-            reason = "out of memory (try a smaller image)"
-        elif isinstance(exc, ImageFileError):
-            reason = exc.reason if exc.path == src else str(exc)  # the input, or an output that failed
-        else:
-            reason = str(exc)
-        progress.say(f"textclean: skipped {src}: {reason}")
-        progress.page(src.name)
-        return 1
-    progress.page(src.name)
-    return 0
+            write_image(mask_out, mask, meta.for_mask(), keep=stream.keep)
+
+    return Step(src.name, read=lambda: read_image_meta(src, args.max_pixels), work=work, write=write, failed=failed)
 
 
 def _inpaint(args: argparse.Namespace) -> int:

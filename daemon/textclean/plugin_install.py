@@ -23,13 +23,20 @@ EDITOR_PACKAGE = "textclean_editor"
 
 
 def plugins_root() -> Path:
-    """Where the plugin sources are: the installed ``textclean_plugins`` package, or the checkout."""
+    """Where the plugin sources are: the checkout this code runs from, or the installed ``textclean_plugins``.
+
+    The checkout first: run from a source tree (the tests, a developer), the plugins are the ones
+    beside that code, not a copy installed earlier.
+    """
+    checkout = Path(__file__).resolve().parents[2] / "plugins"
+    if (checkout / "__init__.py").is_file() and (checkout / "common").is_dir():
+        return checkout
     try:
         import textclean_plugins
 
         return Path(textclean_plugins.__file__).resolve().parent
     except ImportError:
-        return Path(__file__).resolve().parents[2] / "plugins"
+        return checkout
 
 
 def client_root() -> Path:
