@@ -244,6 +244,20 @@ def street_scene(view: np.ndarray, rng: Rng) -> None:
         (tree if rng.random() < 0.6 else bush)(view, rng, rng.uniform(0, w), y_ground - size * 0.5, size)
     if rng.random() < 0.6:
         crowd(view, rng, rng.uniform(0, w), y_ground - h * 0.05, h * rng.uniform(0.05, 0.2))
+    if rng.random() < SOFT_P:
+        _soften(view, float(rng.uniform(*SOFT_RANGE)))
+
+
+# Digital manga backgrounds are often rendered in soft greys with dark-grey lines rather than black
+# ink and dot screens (3D-traced streets, photo-based trees); the real page the segmenter failed on
+# was mostly such greys. Half the scenery is drawn that way: its contrast to paper scaled down.
+SOFT_P = 0.5
+SOFT_RANGE = (0.35, 0.8)
+
+
+def _soften(img: np.ndarray, keep: float) -> None:
+    """Scale the darkness of ``img`` toward paper: ink 0 becomes grey ``1 - keep``."""
+    img[:] = 1.0 - (1.0 - img) * keep
 
 
 def building(img: np.ndarray, rng: Rng, cx: float, cy: float, size: float) -> None:
@@ -767,4 +781,12 @@ def scatter_props(img: np.ndarray, rng: Rng, box: Box, n: int) -> None:
         draw, lo, hi = PROPS[int(rng.integers(len(PROPS)))]
         size = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
         size = min(size, 0.9 * max(x1 - x0, y1 - y0))
-        draw(img, rng, float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1)), size)
+        cx, cy = float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1))
+        if rng.random() < SOFT_P:  # drawn in soft greys: only what the prop painted is lightened
+            layer = img.copy()
+            draw(layer, rng, cx, cy, size)
+            painted = layer != img
+            _soften(layer, float(rng.uniform(*SOFT_RANGE)))
+            img[painted] = layer[painted]
+        else:
+            draw(img, rng, cx, cy, size)
