@@ -247,10 +247,14 @@ def _fill_panel(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int]) -> No
         return
     view = img[y0:y1, x0:x1]
     background = rng.choice(
-        ["paper", "tone", "tone", "gradtone", "linetone", "gradient", "black", "speed", "picture"],
-        p=[0.22, 0.14, 0.08, 0.08, 0.04, 0.08, 0.04, 0.08, 0.24],
+        ["paper", "tone", "tone", "gradtone", "linetone", "gradient", "black", "speed", "picture", "scene"],
+        p=[0.17, 0.12, 0.08, 0.08, 0.04, 0.07, 0.04, 0.08, 0.22, 0.10],
     )
-    if background == "picture":
+    if background == "scene":
+        from .scenery import street_scene  # scenery draws with this module's tones: imported late
+
+        street_scene(view, rng)
+    elif background == "picture":
         from .art import mangaize, random_picture  # art builds on this module's tones: imported late
 
         picture = random_picture(rng, h, w)
@@ -269,7 +273,7 @@ def _fill_panel(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int]) -> No
     elif background == "speed":
         draw_speed_lines(view, rng, (0, 0, w, h))
     # Toned shapes over the background: clothes, hair and shadows in real pages.
-    for _ in range(int(rng.integers(0, 4))):
+    for _ in range(int(rng.integers(0, 4)) if background != "scene" else 0):
         m = np.zeros((h, w), np.uint8)
         p = _pts(rng, int(rng.integers(3, 7)), 0, 0, w, h)
         cv2.fillPoly(m, [cv2.convexHull(p.astype(np.int32))], 1)
@@ -283,6 +287,11 @@ def _fill_panel(img: np.ndarray, rng: Rng, box: tuple[int, int, int, int]) -> No
     from .marks import scatter_marks  # marks draws with this module's helpers: imported late
 
     scatter_marks(view, rng, (0, 0, w, h), int(rng.integers(0, 7)))
+    # Buildings, trees, people from behind, hands and street clutter: the backgrounds of digital manga.
+    if rng.random() < 0.45:
+        from .scenery import scatter_props
+
+        scatter_props(view, rng, (0, 0, w, h), int(rng.integers(1, 4)))
 
 
 def manga_page(h: int, w: int, rng: Rng) -> tuple[np.ndarray, list[Bubble]]:
@@ -381,6 +390,14 @@ def colour_page(h: int, w: int, rng: Rng) -> tuple[np.ndarray, list[Bubble]]:
     img = random_picture(rng, h, w) if rng.random() < 0.6 else None
     if img is None:
         img = illustration(h, w, rng)
+    if rng.random() < 0.35:
+        # Inked props over the colours (multiplied, as line art is printed over flats): hands, heads,
+        # buildings and clutter that an old colour comic draws around its balloons.
+        from .scenery import scatter_props
+
+        ink = np.ones((h, w), np.float32)
+        scatter_props(ink, rng, (0, 0, w, h), int(rng.integers(1, 5)))
+        img = img * ink[..., None]
     bubbles: list[Bubble] = []
     for _ in range(int(rng.integers(0, 3))):
         rx = int(rng.uniform(0.08, 0.22) * w)
