@@ -32,7 +32,7 @@ def large_text_page(seed: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray
 
     rng = np.random.default_rng(seed)
     h, w = 1400, 1000
-    gray, _ = manga_page(h, w, rng)
+    gray, _ = manga_page(h, w, rng, scenery=False)
     page = np.repeat(gray[..., None], 3, axis=2)
     alpha = np.zeros((h, w), np.float32)
     for _ in range(int(rng.integers(1, 3))):

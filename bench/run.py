@@ -62,10 +62,10 @@ def eval_pages(n_manga: int, n_colour: int) -> list[Page]:
 
     pages = []
     for i in range(n_manga):
-        s = make_sample(MANGA_SEED + i, "manga", "heldout", size=(1700, 1200))
+        s = make_sample(MANGA_SEED + i, "manga", "heldout", size=(1700, 1200), scenery=False)
         pages.append(Page("manga", s.raw, s.clean, s.label))
     for i in range(n_colour):
-        s = make_sample(COLOUR_SEED + i, "colour", "heldout", size=(850, 1280))
+        s = make_sample(COLOUR_SEED + i, "colour", "heldout", size=(850, 1280), scenery=False)
         pages.append(Page("colour", s.raw, s.clean, s.label))
     return pages
 

@@ -225,20 +225,23 @@ def make_sample(
     size: tuple[int, int] | None = None,
     text: bool = True,
     dense: bool = False,
+    scenery: bool = True,
 ) -> Sample:
     """One page. ``kind``: "manga" or "colour". ``size``: (height, width).
 
     ``text=False`` makes a text-free page (label all 0): art, faces and marks the segmenter must leave alone.
     ``dense=True`` adds columns of body text (captions, narration, prose pages).
+    ``scenery=False`` leaves out the digital-manga backgrounds and props (``scenery``), giving the
+    pages of the 0.2 generator, on which tests and documented benchmark figures were set.
     """
     rng = np.random.default_rng(seed)
     if kind == "manga":
         h, w = size or (int(rng.integers(900, 1300)), int(rng.integers(640, 920)))
-        gray, bubbles = manga_page(h, w, rng)
+        gray, bubbles = manga_page(h, w, rng, scenery)
         page = np.repeat(gray[..., None], 3, axis=2)
     else:
         h, w = size or (int(rng.integers(480, 760)), int(rng.integers(640, 1000)))
-        page, bubbles = colour_page(h, w, rng)
+        page, bubbles = colour_page(h, w, rng, scenery)
     clean = page.copy()
     alpha = np.zeros((h, w), np.float32)
     for b in bubbles:
