@@ -211,10 +211,11 @@ def plane_fill(rgb: np.ndarray, ring: np.ndarray, where: np.ndarray) -> tuple[np
 
     ``residual`` is the ring's RMS distance from its plane (the worst
     channel), or a fifth of its largest distance if that is more: noise
-    stays within about 4 RMS, a line crossing the ring does not. A flat or smoothly shaded ring is a plane up to noise; filling
-    with the plane rather than diffusing the ring inward (Telea) keeps a
-    tone gradient's slope and averages the ring's noise away instead of
-    streaking it into the hole.
+    stays within about 4 RMS, a line crossing the ring does not. A flat or
+    smoothly shaded ring is a plane up to noise; filling with the plane
+    rather than diffusing the ring inward (Telea) keeps a tone gradient's
+    slope and averages the ring's noise away instead of streaking it into
+    the hole.
     """
     ys, xs = np.nonzero(ring)
     qy, qx = np.nonzero(where)
