@@ -120,3 +120,62 @@ def test_no_ghost_of_the_text_beside_a_border_through_the_shipped_path():
         out = pipeline.inpaint(img, hole)
         deviation = np.abs(out.astype(int) - 250)[hole > 0].max()
         assert deviation <= 4, (gap, vertical, deviation)
+
+
+def noisy_gradient(h: int = 160, w: int = 240, noise: float = 0.015) -> tuple[np.ndarray, np.ndarray]:
+    """(noisy image, noiseless truth): a linear tone gradient, as a smooth sky in a colour comic."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    truth = np.repeat((0.3 + 0.5 * (0.6 * xx + 0.4 * yy) / w)[..., None], 3, axis=2)
+    rng = np.random.default_rng(1)
+    return np.clip(truth + rng.normal(0, noise, truth.shape), 0, 1).astype(np.float32), truth
+
+
+def test_a_smooth_gradient_is_filled_by_its_rings_plane():
+    img, truth = noisy_gradient()
+    hole = text_hole(160, 240)
+    p = prepare(img, hole)
+    assert p.settled[hole].all()  # nothing is left for the network to repaint
+    # Telea streaks the ring's noise inward; the plane follows the slope and averages the noise away.
+    assert psnr(p.guide, truth, hole) > psnr(coarse_fill(img, hole), truth, hole) + 10
+    assert psnr(p.guide, truth, hole) > 50
+
+
+def test_a_textured_ring_is_not_taken_for_smooth_shading():
+    rng = np.random.default_rng(2)
+    img = np.clip(noisy_gradient()[0] + rng.normal(0, 0.08, (160, 240, 3)), 0, 1).astype(np.float32)
+    hole = text_hole(160, 240)
+    p = prepare(img, hole)
+    assert not p.settled[hole].all()
+
+
+class _Recorder:
+    """Stands in for the network's forward pass: paints mid grey and counts its calls."""
+
+    calls = 0
+
+
+def _recording_network():
+    from textclean.networks import InpaintNetwork
+
+    class Recording(InpaintNetwork):
+        def forward(self, image, mask, guide):
+            _Recorder.calls += 1
+            return np.full_like(image, 0.5)
+
+    return Recording()
+
+
+def test_continued_screentone_keeps_the_guide_and_smooth_holes_skip_the_network():
+    net = _recording_network()
+    img = dots(160, 240, 6.0, 30.0, 0.3)
+    hole = text_hole(160, 240)
+    p = prepare(img, hole)
+    before = _Recorder.calls
+    out = net.inpaint(img, hole)
+    keep = p.structured & hole
+    assert keep.sum() > 0.9 * hole.sum()
+    assert np.array_equal(out[keep], p.guide[keep])
+    grad, _ = noisy_gradient()
+    out = net.inpaint(grad, hole)
+    assert _Recorder.calls == before + (1 if (p.hole & ~p.settled).any() else 0)
+    assert np.array_equal(out[hole], prepare(grad, hole).guide[hole])

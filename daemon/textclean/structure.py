@@ -23,7 +23,9 @@ shifts and copies the pattern into the hole along them:
    those are known. Copies from both sides of the hole are averaged, so a
    slowly varying tone level is followed.
 
-Where no shift is locally valid (photos, soft shading) the fill is Telea's.
+Where no shift is locally valid (photos, soft shading) the fill is Telea's,
+and where the ring around a hole component is a plane up to noise (a tone
+gradient, flat paper) it is that plane (``smooth_part``).
 ``flat_part`` then marks the hole pixels whose fill is locally flat paper or
 flat tone, so they are filled exactly and only the real structure is handed
 to the network (no ghost of the glyphs' outline in a white sky beside a
@@ -45,6 +47,14 @@ N_SHIFTS = 12  # autocorrelation peaks kept (each with its mirror image)
 MIN_CORRELATION = 0.3  # a weaker peak is noise, not a repeating pattern
 MATCH_SCALE = 0.004  # local mean squared difference (in [0, 1]² units) at which a shift's weight falls to 1/e
 FLAT_TOLERANCE = 0.06  # a fill pixel this close to its neighbours' level counts as flat
+# A shift is trusted near a pixel only where the ring's high-passed pattern really repeats under it
+# there (local normalised correlation from LOCAL_NCC, fully at LOCAL_NCC + NCC_RAMP): a smooth photo
+# or a gradient matches itself under any short shift, but copying it from a few px away only offsets it.
+LOCAL_NCC = 0.6
+NCC_RAMP = 0.1
+FINE_FLOOR = 0.01  # high-passed RMS (in [0, 1]) under which a ring has no detail to copy; fully trusted at twice it
+SMOOTH_RMS = 0.02  # a ring this close (RMS, in [0, 1]) to a plane is smooth shading: filled by the plane
+SMOOTH_RING = 4  # width of the ring that the plane is fitted to
 
 
 def coarse_fill(image: np.ndarray, hole: np.ndarray, radius: int = 3) -> np.ndarray:
@@ -136,6 +146,8 @@ def continue_structure(image: np.ndarray, hole: np.ndarray, passes: int = 12) ->
     k = known.astype(np.float32)
     lum_k = lum * k
     sq_k = lum * lum * k
+    hp_k = (lum - _blur(lum_k, 3.0) / np.maximum(_blur(k, 3.0), 1e-3)) * k
+    hsq_k = hp_k * hp_k
     weights = []
     for dy, dx, c in shifts:
         # Σ over known pairs (x, x+d) of (L(x) - L(x+d))², Gaussian-weighted around each pixel,
@@ -143,14 +155,26 @@ def continue_structure(image: np.ndarray, hole: np.ndarray, passes: int = 12) ->
         ks, ls, ss = _shifted(k, dy, dx), _shifted(lum_k, dy, dx), _shifted(sq_k, dy, dx)
         both = k * ks
         sq = sq_k * ks + ss * k - 2 * lum_k * ls
-        pair = np.dstack([sq, both])
+        hs, hss = _shifted(hp_k, dy, dx), _shifted(hsq_k, dy, dx)
+        energy = hsq_k * ks + hss * k
+        hp_err = energy - 2 * hp_k * hs
+        pair = np.dstack([sq, both, hp_err, energy])
         # A narrow window decides near the rim; a broad one reaches the middle of a wide hole.
         near = _blur(pair, 4.0)
         far = cv2.boxFilter(pair, -1, (31, 31), normalize=True, borderType=cv2.BORDER_CONSTANT)
-        num = near[..., 0] + 0.1 * far[..., 0]
-        den = near[..., 1] + 0.1 * far[..., 1]
+        acc = near + 0.1 * far
+        num, den = acc[..., 0], acc[..., 1]
         err = num / np.maximum(den, 1e-4)
         wgt = c * np.exp(-np.maximum(err, 0) / MATCH_SCALE) * (den > 0.02)
+        ncc = 1.0 - acc[..., 2] / np.maximum(acc[..., 3], 1e-8)
+        wgt = wgt * np.clip((ncc - LOCAL_NCC) / NCC_RAMP, 0, 1)
+        # Shading without fine detail correlates with itself under any short shift (the flank of the
+        # autocorrelation's central peak): there is nothing to continue, Telea's diffusion does better.
+        # A shift under which the ring is identical (flat paper along a border) stays trusted: the copy
+        # is exact there, while Telea would pull the border's ink into the hole.
+        fine = np.sqrt(np.maximum(acc[..., 3], 0) / (2 * np.maximum(den, 1e-4)))
+        exact = err <= (1 / 255) ** 2
+        wgt = wgt * np.maximum(np.clip(fine / FINE_FLOOR - 1, 0, 1), exact)
         weights.append(wgt.astype(np.float32) / (1.0 + np.hypot(dy, dx) / 8.0))
     # The passes only ever write hole pixels, so they run on the list of hole pixels and, per shift,
     # the pixels their copies come from: the same sums as over whole-crop arrays, about as many
@@ -195,6 +219,51 @@ def flat_part(fill: np.ndarray, hole: np.ndarray, grow: int = 3) -> np.ndarray:
     return hole & (spread <= FLAT_TOLERANCE)
 
 
+def plane_fill(rgb: np.ndarray, ring: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, float]:
+    """(values at ``where``, residual): a plane per channel, least squares over the ``ring`` pixels.
+
+    ``residual`` is the ring's RMS distance from its plane (the worst
+    channel), or a fifth of its largest distance if that is more: noise
+    stays within about 4 RMS, a line crossing the ring does not. A flat or
+    smoothly shaded ring is a plane up to noise; filling with the plane
+    rather than diffusing the ring inward (Telea) keeps a tone gradient's
+    slope and averages the ring's noise away instead of streaking it into
+    the hole.
+    """
+    ys, xs = np.nonzero(ring)
+    qy, qx = np.nonzero(where)
+    # Centred and scaled coordinates keep the normal equations well conditioned.
+    cy, cx, sc = ys.mean(), xs.mean(), max(float(np.ptp(ys)), float(np.ptp(xs)), 1.0)
+    design = np.stack([np.ones(len(ys)), (ys - cy) / sc, (xs - cx) / sc], 1)
+    values = rgb[ring].astype(np.float64)
+    coef, *_ = np.linalg.lstsq(design, values, rcond=None)
+    off = np.abs(design @ coef - values)
+    # RMS, unless a few pixels are far off the plane (a border or a line grazing the ring): then the worst.
+    residual = float(max(np.sqrt((off**2).mean(axis=0)).max(), off.max() / 5))
+    query = np.stack([np.ones(len(qy)), (qy - cy) / sc, (qx - cx) / sc], 1)
+    return np.clip(query @ coef, 0, 1).astype(np.float32), residual
+
+
+def smooth_part(image: np.ndarray, hole: np.ndarray, fill: np.ndarray, ring_px: int = SMOOTH_RING) -> np.ndarray:
+    """Hole components whose known ring is a plane up to noise; ``fill`` takes the plane there (in place)."""
+    smooth = np.zeros_like(hole)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1,) * 2)
+    h, w = hole.shape
+    for i in range(1, n):
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        y0, y1, x0, x1 = max(0, y - ring_px), min(h, y + bh + ring_px), max(0, x - ring_px), min(w, x + bw + ring_px)
+        comp = labels[y0:y1, x0:x1] == i
+        ring = (cv2.dilate(comp.astype(np.uint8), kernel) > 0) & ~hole[y0:y1, x0:x1]
+        if ring.sum() < 16:
+            continue
+        values, residual = plane_fill(image[y0:y1, x0:x1], ring, comp)
+        if residual <= SMOOTH_RMS:
+            fill[y0:y1, x0:x1][comp] = values
+            smooth[y0:y1, x0:x1] |= comp
+    return smooth
+
+
 @dataclass
 class Prepared:
     """What the inpainting network sees for one crop."""
@@ -204,6 +273,7 @@ class Prepared:
     guide: np.ndarray  # H×W×3 float32: the structure-continuing coarse fill
     flat: np.ndarray  # H×W bool: hole pixels filled flat, not the network's job
     settled: np.ndarray  # H×W bool: hole pixels whose output is the guide's (``flat`` and more)
+    structured: np.ndarray  # H×W bool: hole pixels the guide filled by continuing a repeating structure
 
 
 def prepare(image: np.ndarray, hole: np.ndarray) -> Prepared:
@@ -213,11 +283,18 @@ def prepare(image: np.ndarray, hole: np.ndarray) -> Prepared:
     it as known paper. ``settled`` also covers hole pixels flat within 1 px:
     the network still sees those as hole, for context, but its output there
     is replaced by the guide, so it cannot paint a faint outline along a
-    border that the guide already continued exactly.
+    border that the guide already continued exactly. ``settled`` also
+    covers components whose ring is smooth shading (``smooth_part``: the
+    guide there is the ring's plane) and the pixels the guide filled by
+    continuing a repeating structure: on ``bench/inpainting.py`` the
+    network's correction of those lost PSNR on every background.
     """
     hole = hole.astype(bool)
-    guide, _ = continue_structure(image, hole)
+    guide, structured = continue_structure(image, hole)
+    smooth = smooth_part(image, hole, guide)
+    structured &= ~smooth
     flat = flat_part(guide, hole)
     painted = image.astype(np.float32, copy=True)
     painted[flat] = guide[flat]
-    return Prepared(painted, hole & ~flat, guide, flat, flat_part(guide, hole, grow=1))
+    settled = flat_part(guide, hole, grow=1) | smooth | structured
+    return Prepared(painted, hole & ~flat, guide, flat, settled, structured)
