@@ -23,7 +23,9 @@ def weight_dir(tmp_path_factory):
         weights.save(path, kind, cfg.to_dict(), model.state_dict(), {"threshold": 0.4})
         loaded = TextSegmenter(cfg) if kind == "segmenter" else GatedUNet(cfg)
         loaded.load_state_dict({k: v.float() for k, v in weights.load(kind, path).state_dict.items()})
-        onnx_export.export(loaded, kind, path.with_suffix(".onnx"), weights.file_version(path))
+        onnx_export.export(
+            loaded, kind, path.with_suffix(".onnx"), weights.file_version(path), weights.load(kind, path).meta
+        )
     return d
 
 
@@ -36,7 +38,10 @@ def runner(d, backend):
 def test_onnx_backend_matches_torch(weight_dir):
     onnx_runner, torch_runner = runner(weight_dir, "onnx"), runner(weight_dir, "torch")
     assert onnx_runner.backend.startswith("onnxruntime") and torch_runner.backend.startswith("torch")
-    assert onnx_runner.default_threshold == 0.4
+    assert onnx_runner.default_threshold == 0.4 and onnx_runner.meta == torch_runner.meta
+    assert onnx_runner.versions == torch_runner.versions
+    # ONNX Runtime serves both: no PyTorch module was loaded for them.
+    assert onnx_runner.segmenter is None and onnx_runner.inpainter is None
     tiles = np.random.default_rng(0).integers(0, 256, (2, 64, 96, 3), dtype=np.uint8)
     assert np.abs(onnx_runner.segment(tiles) - torch_runner.segment(tiles)).max() < 1e-4
     img = np.random.default_rng(1).random((37, 53, 3), dtype=np.float32)
@@ -90,3 +95,45 @@ def test_cuda_without_cuda_is_a_clear_error():
     with pytest.raises(DeviceError, match="CUDA is not available"):
         resolve_device("cuda")
     assert resolve_device("auto").type == "cpu"
+
+
+def test_onnx_without_stored_metadata_takes_it_from_the_weights(weight_dir, tmp_path):
+    """A copy exported before the metadata was stored in it still runs; threshold and summary come from the .pt."""
+    import shutil
+
+    import onnx
+
+    for f in weight_dir.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    proto = onnx.load(str(tmp_path / "segmenter.onnx"))
+    kept = [(e.key, e.value) for e in proto.metadata_props if e.key == onnx_export.VERSION_KEY]
+    del proto.metadata_props[:]
+    for key, value in kept:
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(tmp_path / "segmenter.onnx"))
+    r = runner(tmp_path, "onnx")
+    assert "segmenter" in r.onnx and r.default_threshold == 0.4
+
+
+def test_damaged_onnx_falls_back_to_torch_with_a_log_line(weight_dir, tmp_path, caplog):
+    import logging
+    import shutil
+
+    for f in weight_dir.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "inpainter.onnx").write_bytes(b"not an onnx file")
+    with caplog.at_level(logging.INFO, logger="textclean.backend"):
+        auto = runner(tmp_path, "auto")
+    assert "inpainter" not in auto.onnx and auto.inpainter is not None and "segmenter" in auto.onnx
+    assert "using PyTorch for the inpainter" in caplog.text and "does not load" in caplog.text
+    assert "(segmenter) + torch" in auto.backend
+    with pytest.raises(DeviceError, match="does not load"):
+        runner(tmp_path, "onnx")
+
+
+def test_inpainter_multiple_is_the_interfaces():
+    """The ONNX inpainter pads to ``InpaintNetwork.multiple`` without importing the model: they must agree."""
+    from textclean.networks import InpaintNetwork
+
+    assert GatedUNet.multiple == InpaintNetwork.multiple

@@ -3,6 +3,7 @@
     python -m textclean_train.export --segmenter runs/seg/best.pt --inpainter runs/inp/best.pt \
         --val DATA/val --val-heldout DATA/val_heldout [--out daemon/textclean/weights]
     python -m textclean_train.export --inpainter runs/inp/best.pt --val DATA/val   # one network only
+    python -m textclean_train.export --onnx-only   # rewrite only the ONNX copies from the shipped .pt files
 
 The exported files are evaluated again after the fp16 rounding, and those
 figures, not the training log's, go into the weight files' metadata and
@@ -167,7 +168,7 @@ def export(
         path = Path(out) / f"{kind}.pt"
         save(path, kind, facts["config"], model.state_dict(), meta)
         # The CPU backend's copy; `model` already holds the fp16-rounded weights.
-        onnx_export.export(model, kind, path.with_suffix(".onnx"), file_version(path))
+        onnx_export.export(model, kind, path.with_suffix(".onnx"), file_version(path), meta)
         card[kind] = {
             **meta,
             "config": facts["config"],
@@ -178,6 +179,21 @@ def export(
         }
     (Path(out) / "MODEL_CARD.md").write_text(model_card(card))
     return card
+
+
+def write_onnx(out: str, kinds: tuple[str, ...] = ("segmenter", "inpainter")) -> None:
+    """(Re)write the ONNX copies of the weight files in ``out`` from the ``.pt`` files alone, no evaluation.
+
+    For weights exported before the ONNX copies carried the ``.pt``'s metadata,
+    and after an onnxruntime or exporter upgrade.
+    """
+    from textclean.backend import load_model as load_weight_file
+
+    for kind in kinds:
+        path = Path(out) / f"{kind}.pt"
+        w = load_weights(kind, path)
+        onnx_export.export(load_weight_file(w), kind, path.with_suffix(".onnx"), file_version(path), w.meta)
+        print(f"wrote {path.with_suffix('.onnx')}")
 
 
 def model_card(card: dict) -> str:
@@ -281,15 +297,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--segmenter", default=None, help="checkpoint to export (default: keep the shipped one)")
     ap.add_argument("--inpainter", default=None, help="checkpoint to export (default: keep the shipped one)")
-    ap.add_argument("--val", required=True)
+    ap.add_argument("--val", default=None, help="validation crops (required unless --onnx-only)")
     ap.add_argument("--val-heldout", default=None)
     ap.add_argument("--out", default=str(WEIGHTS_DIR))
     ap.add_argument("--data-recipe", default="see training/README.md")
     ap.add_argument("--notes", default=None, help="a Markdown file appended to the model card")
+    ap.add_argument(
+        "--onnx-only",
+        action="store_true",
+        help="only rewrite the ONNX copies of the weight files in --out from the .pt files (no --val needed)",
+    )
     args = ap.parse_args()
+    torch.set_num_threads(2)
+    if args.onnx_only:
+        write_onnx(args.out)
+        return
+    if not args.val:
+        ap.error("--val is required")
     if not args.segmenter and not args.inpainter:
         ap.error("give --segmenter, --inpainter or both")
-    torch.set_num_threads(2)
     notes = open(args.notes).read() if args.notes else ""
     card = export(args.segmenter, args.inpainter, args.val, args.val_heldout, args.out, args.data_recipe, notes)
     print(model_card(card))
