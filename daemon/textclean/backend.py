@@ -35,7 +35,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "torch", "onnx")
+BACKENDS = ("auto", "torch", "onnx", "onnx-fp32")
+INT8_SUFFIX = ".int8.onnx"
+
+
+def int8_path(fp32_path: str | os.PathLike) -> Path:
+    """Where the int8 copy of an fp32 ``.onnx`` lives (``segmenter.onnx`` → ``segmenter.int8.onnx``)."""
+    p = Path(fp32_path)
+    return p.with_name(p.name.removesuffix(".onnx") + INT8_SUFFIX)
 
 
 class DeviceError(RuntimeError):
@@ -205,7 +212,12 @@ class ModelRunner:
     """Loads the shipped (or given) weights and serves both networks through their interfaces.
 
     ``backend``: ``auto`` (ONNX Runtime on the CPU when possible, else PyTorch),
-    ``torch`` or ``onnx``. ``self.segmenter_net`` and ``self.inpainter_net``
+    ``torch``, ``onnx`` (ONNX Runtime or an error) or ``onnx-fp32`` (the same,
+    never the int8 copies). ONNX Runtime runs a network's int8 copy
+    (``segmenter.int8.onnx``, made by ``textclean_train.quantize`` and checked
+    against the fp32 one) when there is one, else its fp32 copy. Without a
+    ``backend`` argument, ``TEXTCLEAN_BACKEND`` in the environment chooses
+    (``TEXTCLEAN_BACKEND=onnx-fp32`` for float on the CPU). ``self.segmenter_net`` and ``self.inpainter_net``
     are the ``SegmentNetwork`` and ``InpaintNetwork`` the pipeline runs;
     ``self.segmenter`` and ``self.inpainter`` are the PyTorch modules, or None
     for a network ONNX Runtime runs (PyTorch is then never loaded for it).
@@ -219,9 +231,11 @@ class ModelRunner:
         allow_untrained: bool = False,
         segmenter_path: str | None = None,
         inpainter_path: str | None = None,
-        backend: str = "auto",
+        backend: str | None = None,
         threads: int | None = None,
     ) -> None:
+        if backend is None:
+            backend = os.environ.get("TEXTCLEAN_BACKEND") or "auto"
         if backend not in BACKENDS:
             raise DeviceError(f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
         self.device = device_name(device)
@@ -236,10 +250,11 @@ class ModelRunner:
         threads = _default_threads() if threads is None else threads
         use_onnx = self.device.type == "cpu" and backend != "torch"
         for kind, path in (("segmenter", segmenter_path), ("inpainter", inpainter_path)):
-            if use_onnx and self._load_onnx(kind, path, threads, required=backend == "onnx"):
+            precision = "fp32" if backend == "onnx-fp32" else "auto"
+            if use_onnx and self._load_onnx(kind, path, threads, precision, required=backend.startswith("onnx")):
                 continue
             module = self._load(kind, path, allow_untrained)
-            if backend == "onnx" and use_onnx:  # only an untrained network gets here
+            if backend.startswith("onnx") and use_onnx:  # only an untrained network gets here
                 raise DeviceError(f"the ONNX backend cannot be used: no trained {kind} weights")
             setattr(self, kind, module)
         self.segmenter_net: SegmentNetwork = (
@@ -253,27 +268,28 @@ class ModelRunner:
             else TorchInpainter(self.inpainter, self.device)
         )
 
-    def _load_onnx(self, kind: str, path: str | None, threads: int, required: bool) -> bool:
-        """Serve ``kind`` from its ``.onnx`` copy; False (and a log line, or an error if required) if it cannot."""
+    def _load_onnx(self, kind: str, path: str | None, threads: int, precision: str, required: bool) -> bool:
+        """Serve ``kind`` from an ONNX copy (the int8 one first, unless ``precision`` is fp32).
+
+        False (and a log line, or an error if ``required``) when no copy can be used.
+        """
         pt = Path(path) if path else weights_mod.weights_path(kind)
         if not pt.exists():
             return False  # the PyTorch loader says what is missing, or builds the untrained network
-        onnx_path = pt.with_suffix(".onnx")
-        problem = None
-        if not onnx_path.exists():
-            problem = f"no {onnx_path.name} next to the weights"
+        fp32 = pt.with_suffix(".onnx")
+        candidates = ([int8_path(fp32)] if precision != "fp32" else []) + [fp32]
+        problems = []
+        for onnx_path in candidates:
+            session, problem = self._open_onnx(onnx_path, pt, threads)
+            if session is not None:
+                break
+            if onnx_path != fp32 and not onnx_path.exists():
+                continue  # no int8 copy is no problem: the fp32 one is the norm
+            problems.append(problem)
+            if onnx_path != fp32:
+                log.info("not using the int8 %s: %s", kind, problem)
         else:
-            try:
-                session = _OrtSession(onnx_path, threads)
-            except ImportError:
-                problem = "onnxruntime is not installed"
-            except Exception as exc:  # a damaged file: fall back rather than fail
-                problem = f"{onnx_path} does not load ({exc.__class__.__name__})"
-            else:
-                version = weights_mod.file_version(pt)
-                if session.version != version:
-                    problem = f"{onnx_path} was made from other weights ({session.version} ≠ {version})"
-        if problem:
+            problem = "; ".join(problems)
             if required:
                 raise DeviceError(f"the ONNX backend cannot be used: {problem}")
             log.info("using PyTorch for the %s: %s", kind, problem)
@@ -283,9 +299,25 @@ class ModelRunner:
             session.meta = weights_mod.load(kind, pt).meta
         self.onnx[kind] = session
         self.versions[kind] = session.version
-        self.meta[kind] = session.meta
+        self.meta[kind] = {k: v for k, v in session.meta.items() if k != "quantization"}
         self.paths[kind] = str(pt)
         return True
+
+    @staticmethod
+    def _open_onnx(onnx_path: Path, pt: Path, threads: int) -> tuple[_OrtSession | None, str]:
+        """(session, "") when ``onnx_path`` loads and was made from ``pt``, else (None, why not)."""
+        if not onnx_path.exists():
+            return None, f"no {onnx_path.name} next to the weights"
+        try:
+            session = _OrtSession(onnx_path, threads)
+        except ImportError:
+            return None, "onnxruntime is not installed"
+        except Exception as exc:  # a damaged file: fall back rather than fail
+            return None, f"{onnx_path} does not load ({exc.__class__.__name__})"
+        version = weights_mod.file_version(pt)
+        if session.version != version:
+            return None, f"{onnx_path} was made from other weights ({session.version} ≠ {version})"
+        return session, ""
 
     def _load(self, kind: str, path: str | None, allow_untrained: bool) -> torch.nn.Module:
         from .models import build
@@ -327,7 +359,11 @@ class ModelRunner:
             import onnxruntime
 
             ort_part = f"onnxruntime-{onnxruntime.__version__}"
-            return ort_part if not torch_part else f"{ort_part} ({', '.join(self.onnx)}) + {torch_part}"
+            precisions = {k: "int8" if s.path.name.endswith(INT8_SUFFIX) else "fp32" for k, s in self.onnx.items()}
+            if len(set(precisions.values())) == 1 and not torch_part:
+                return f"{ort_part}-{next(iter(precisions.values()))}"
+            ort_part += f" ({', '.join(f'{k} {p}' for k, p in precisions.items())})"
+            return ort_part if not torch_part else f"{ort_part} + {torch_part}"
         return torch_part
 
     def info(self) -> dict:
