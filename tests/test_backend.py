@@ -221,3 +221,19 @@ def test_bad_or_stale_int8_copy_falls_back_to_fp32_onnx(quantized_dir, tmp_path,
     assert not any(s.path.name.endswith(".int8.onnx") for s in r.onnx.values())
     assert "not using the int8 segmenter" in caplog.text and "not using the int8 inpainter" in caplog.text
     assert "other weights" in caplog.text
+
+
+def test_model_card_says_how_the_int8_copies_were_made_and_checked():
+    from textclean_train.export import int8_section
+
+    seg = {
+        "recipe_name": "qdq-u8s8-pc-narrow",
+        "recipe": {"fmt": "qdq", "activations": "u8", "weights": "s8", "per_channel": True, "exclude": ["narrow"]},
+        "calibration": {"pages": 8, "seed": 5300000},
+        "checks": {"val_f1_fp32": 0.79, "val_f1_int8": 0.7875, "cpu_ms_fp32": 396.0, "cpu_ms_int8": 355.0},
+        "bytes": 944959,
+    }
+    text = "\n".join(int8_section(seg, None))
+    assert "segmenter (`qdq-u8s8-pc-narrow`, 0.94 MB): QDQ" in text and "per channel" in text
+    assert "val F1 0.7900 → 0.7875" in text and "396 → 355 ms CPU per 1024×1024 tile" in text
+    assert "inpainter: fp32 only" in text and "TEXTCLEAN_BACKEND=onnx-fp32" in text

@@ -348,8 +348,12 @@ def int8_section(seg: dict | None, inp: dict | None) -> list[str]:
         "The int8 copies are made by `python -m textclean_train.quantize` (the export runs it): ONNX Runtime's",
         "static quantisation, calibrated on tiles and text-hole crops of generated pages, and kept only if",
         "the mask F1 stays within 0.005 of fp32 (validation sets), the hole PSNR within 0.2 dB, and the copy",
-        "is faster on this CPU (CPU time per 1024×1024 tile and per 512×512 crop, 1 thread).",
-        "`python bench/quantized.py` measures the recipes side by side.",
+        "is faster on this CPU (CPU time per 1024×1024 tile and per 512×512 crop, 1 thread). F1 is taken at",
+        "the shipped threshold, PSNR pooled over the pixels of 2-px-grown text holes of the inpainter's",
+        "validation set. `python bench/quantized.py` measures the recipes side by side: on this AVX2 CPU",
+        "without VNNI, dynamic quantisation was slower than fp32, and so were int8 convolutions with 8",
+        "channels or fewer on a side (the segmenter's full-resolution head, the inpainter's first and",
+        "last layers), which therefore stay fp32 (`narrow`).",
         "",
     ]
     for kind, e in (("segmenter", seg), ("inpainter", inp)):
