@@ -21,9 +21,11 @@ from pathlib import Path
 
 import torch
 from textclean import onnx_export
+from textclean.backend import int8_path
 from textclean.weights import FORMAT, WEIGHTS_DIR, file_version, save
 from textclean.weights import load as load_weights
 
+from . import quantize
 from .evaluate import evaluate_inpainter, evaluate_segmenter, load_model
 
 
@@ -170,7 +172,8 @@ def export(
         save(path, kind, facts["config"], model.state_dict(), meta)
         # The CPU backend's copy; `model` already holds the fp16-rounded weights.
         onnx_export.export(model, kind, path.with_suffix(".onnx"), file_version(path), meta)
-        if int8:
+        int8_path(path.with_suffix(".onnx")).unlink(missing_ok=True)  # made from the previous weights
+        if int8 and kind in quantize.SHIPPED_KINDS:
             make_int8(out, kind, val, heldout)
         card[kind] = {
             **meta,
@@ -202,7 +205,8 @@ def write_onnx(
         w = load_weights(kind, path)
         onnx_export.export(load_weight_file(w), kind, path.with_suffix(".onnx"), file_version(path), w.meta)
         print(f"wrote {path.with_suffix('.onnx')}")
-        if val:
+        int8_path(path.with_suffix(".onnx")).unlink(missing_ok=True)  # made from the previous copy
+        if val and kind in quantize.SHIPPED_KINDS:
             make_int8(out, kind, val, heldout)
 
 
@@ -213,12 +217,6 @@ def make_int8(out: str, kind: str, val: str, heldout: str | None) -> None:
     inpainter on ``val`` (hole PSNR), and both must be faster than fp32 on
     this CPU; a copy that fails is not written, and an older one is removed.
     """
-    from textclean.backend import int8_path
-
-    from . import quantize
-
-    stale = int8_path(Path(out) / f"{kind}.onnx")
-    stale.unlink(missing_ok=True)
     sets = {"val": val, **({"val_heldout": heldout} if heldout and kind == "segmenter" else {})}
     quantize.quantize_weights(out, kinds=(kind,), checks={kind: sets})
 
@@ -226,7 +224,6 @@ def make_int8(out: str, kind: str, val: str, heldout: str | None) -> None:
 def _int8_entry(fp32: Path) -> dict | None:
     """How the int8 copy beside ``fp32`` was made and checked (its metadata), or None if there is none."""
     import onnx
-    from textclean.backend import int8_path
 
     path = int8_path(fp32)
     if not path.exists():
@@ -358,7 +355,8 @@ def int8_section(seg: dict | None, inp: dict | None) -> list[str]:
     ]
     for kind, e in (("segmenter", seg), ("inpainter", inp)):
         if not e:
-            lines.append(f"- {kind}: fp32 only (no int8 copy passed its checks, or none was made).")
+            why = quantize.NOT_SHIPPED.get(kind, "no int8 copy passed its checks")
+            lines.append(f"- {kind}: fp32 only; {why}.")
             continue
         r, c, ch = e.get("recipe", {}), e.get("calibration", {}), e.get("checks", {})
         how = (

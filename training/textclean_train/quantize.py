@@ -26,6 +26,13 @@ from textclean.backend import OrtInpainter, OrtSegmenter, _OrtSession, int8_path
 
 # Far from the seeds of the training (0..), validation (1_000_000..) and bench (8_000_000..) pages.
 CALIBRATION_SEED = 5_300_000
+# Networks whose int8 copy does not ship (the export makes none), and why; the others' copies ship.
+NOT_SHIPPED = {
+    "segmenter": "its int8 copy passed the F1 bound (0.7901 → 0.7875, held-out fonts 0.8002 → 0.7972) for 10-25%"
+    " less CPU per tile, but its slightly different masks made `--bubbles-only` change 2005 px outside the"
+    " balloons of a test page (tests/test_bubbles.py, page 12)",
+}
+SHIPPED_KINDS = tuple(k for k in ("segmenter", "inpainter") if k not in NOT_SHIPPED)
 # Issue 13's bounds: an int8 copy ships only within these of its fp32 network, and faster.
 F1_TOLERANCE = 0.005
 PSNR_TOLERANCE_DB = 0.2
@@ -382,7 +389,12 @@ def main() -> None:
     ap.add_argument("--weights", default=str(weights_dir()), help="folder with segmenter.onnx and inpainter.onnx")
     ap.add_argument("--pages", type=int, default=8, help="generated pages to calibrate on")
     ap.add_argument("--recipe", choices=sorted(RECIPES), default=DEFAULT_RECIPE)
-    ap.add_argument("--only", choices=["segmenter", "inpainter"], default=None)
+    ap.add_argument(
+        "--only",
+        choices=["segmenter", "inpainter"],
+        default=None,
+        help=f"one network (default: those whose int8 copy ships: {', '.join(SHIPPED_KINDS)})",
+    )
     ap.add_argument("--val", default=None, help="segmenter validation crops: check F1 (with --val-heldout too)")
     ap.add_argument("--val-heldout", default=None)
     ap.add_argument("--inp-val", default=None, help="inpainter validation crops: check the hole PSNR")
@@ -394,7 +406,7 @@ def main() -> None:
     if args.inp_val:
         checks["inpainter"] = {"val": args.inp_val}
     print(f"recipe {args.recipe}: {json.dumps(asdict(RECIPES[args.recipe]))}")
-    kinds = (args.only,) if args.only else ("segmenter", "inpainter")
+    kinds = (args.only,) if args.only else SHIPPED_KINDS
     results = quantize_weights(args.weights, args.recipe, args.pages, kinds, checks, args.threads)
     for kind, figures in results.items():
         print(f"{kind}: {json.dumps(figures)}")
