@@ -2,17 +2,28 @@
 
 Written by the training export next to the ``.pt`` files, never by hand.
 Each ``.onnx`` records the version (hash) of the ``.pt`` it was made from,
-and the runner uses it only when the two agree.
+and the runner uses it only when the two agree. It also carries the ``.pt``'s
+metadata (threshold, summary, figures), so that the CPU path can run from the
+``.onnx`` alone and never import torch: importing it costs more than a second
+at start-up, longer than ONNX Runtime takes to load both networks.
+
+torch is imported inside ``export`` only; the keys and ``read_metadata`` are
+what the runner needs, and stay torch-free.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 VERSION_KEY = "textclean_weights_version"
+KIND_KEY = "textclean_kind"
+META_KEY = "textclean_meta"
 
 
 def input_names(model: torch.nn.Module, kind: str) -> tuple[str, ...]:
@@ -21,8 +32,10 @@ def input_names(model: torch.nn.Module, kind: str) -> tuple[str, ...]:
     return ("image", "mask", "guide") if model.config.guided else ("image", "mask")
 
 
-def export(model: torch.nn.Module, kind: str, path: str | Path, weights_version: str) -> None:
+def export(model: torch.nn.Module, kind: str, path: str | Path, weights_version: str, meta: dict | None = None) -> None:
+    """Write ``model`` as ONNX (fp32, dynamic batch and sides) with the weight file's version and metadata."""
     import onnx
+    import torch
 
     model = model.float().eval().to(memory_format=torch.contiguous_format)
     names = input_names(model, kind)
@@ -40,6 +53,28 @@ def export(model: torch.nn.Module, kind: str, path: str | Path, weights_version:
         dynamo=False,
     )
     proto = onnx.load_from_string(buf.getvalue())
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = VERSION_KEY, weights_version
+    set_metadata(proto, kind, weights_version, meta or {})
     onnx.save(proto, str(path))
+
+
+def set_metadata(proto, kind: str, weights_version: str, meta: dict) -> None:
+    """Replace the textclean entries of an ``onnx.ModelProto``'s metadata (other entries are kept)."""
+    keep = [(e.key, e.value) for e in proto.metadata_props if e.key not in (VERSION_KEY, KIND_KEY, META_KEY)]
+    del proto.metadata_props[:]
+    for key, value in [*keep, (VERSION_KEY, weights_version), (KIND_KEY, kind), (META_KEY, json.dumps(meta))]:
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def read_metadata(custom: dict[str, str]) -> tuple[str | None, dict | None]:
+    """(weights version, ``.pt`` metadata) from an ONNX Runtime session's custom metadata map.
+
+    The metadata is None for a copy exported before it was stored (the runner
+    then reads it from the ``.pt``).
+    """
+    meta = custom.get(META_KEY)
+    try:
+        parsed = json.loads(meta) if meta is not None else None
+    except ValueError:
+        parsed = None
+    return custom.get(VERSION_KEY), parsed if isinstance(parsed, dict) else None

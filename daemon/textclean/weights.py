@@ -13,8 +13,13 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported inside load() and save() only: the CPU path with ONNX Runtime
+# needs just the paths and file_version() from here, and must start without torch.
 
 FORMAT = "textclean-weights/1"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -49,6 +54,8 @@ def weights_path(kind: str) -> Path:
 
 def load(kind: str, path: str | os.PathLike | None = None) -> Weights:
     """Load and validate the ``kind`` weights; every failure names the file."""
+    import torch
+
     p = Path(path) if path else weights_path(kind)
     if not p.exists():
         raise WeightsError(f"no trained {kind} weights at {p}. {HOW_TO_GET}")
@@ -73,6 +80,8 @@ def file_version(path: str | os.PathLike) -> str:
 
 def save(path: str | os.PathLike, kind: str, config: dict, state_dict: dict[str, torch.Tensor], meta: dict) -> None:
     """Write inference weights as fp16 (buffers such as BN counters keep their type)."""
+    import torch
+
     sd = {
         k: (v.detach().half() if v.is_floating_point() else v.detach()).contiguous().cpu()
         for k, v in state_dict.items()

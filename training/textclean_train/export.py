@@ -3,6 +3,7 @@
     python -m textclean_train.export --segmenter runs/seg/best.pt --inpainter runs/inp/best.pt \
         --val DATA/val --val-heldout DATA/val_heldout [--out daemon/textclean/weights]
     python -m textclean_train.export --inpainter runs/inp/best.pt --val DATA/val   # one network only
+    python -m textclean_train.export --onnx-only   # rewrite only the ONNX copies from the shipped .pt files
 
 The exported files are evaluated again after the fp16 rounding, and those
 figures, not the training log's, go into the weight files' metadata and
@@ -20,9 +21,11 @@ from pathlib import Path
 
 import torch
 from textclean import onnx_export
+from textclean.backend import int8_path
 from textclean.weights import FORMAT, WEIGHTS_DIR, file_version, save
 from textclean.weights import load as load_weights
 
+from . import quantize
 from .evaluate import evaluate_inpainter, evaluate_segmenter, load_model
 
 
@@ -127,6 +130,7 @@ def export(
     out: str,
     data_recipe: str,
     notes: str = "",
+    int8: bool = True,
 ) -> dict:
     os.makedirs(out, exist_ok=True)
     card: dict = {"hardware": _hardware(), "data": data_recipe, "notes": notes}
@@ -167,7 +171,10 @@ def export(
         path = Path(out) / f"{kind}.pt"
         save(path, kind, facts["config"], model.state_dict(), meta)
         # The CPU backend's copy; `model` already holds the fp16-rounded weights.
-        onnx_export.export(model, kind, path.with_suffix(".onnx"), file_version(path))
+        onnx_export.export(model, kind, path.with_suffix(".onnx"), file_version(path), meta)
+        int8_path(path.with_suffix(".onnx")).unlink(missing_ok=True)  # made from the previous weights
+        if int8 and kind in quantize.SHIPPED_KINDS:
+            make_int8(out, kind, val, heldout)
         card[kind] = {
             **meta,
             "config": facts["config"],
@@ -176,8 +183,53 @@ def export(
             "train_args": facts["args"],
             "onnx_bytes": path.with_suffix(".onnx").stat().st_size,
         }
+    for kind in ("segmenter", "inpainter"):
+        card[kind]["int8"] = _int8_entry(Path(out) / f"{kind}.onnx")
     (Path(out) / "MODEL_CARD.md").write_text(model_card(card))
     return card
+
+
+def write_onnx(
+    out: str, kinds: tuple[str, ...] = ("segmenter", "inpainter"), val: str | None = None, heldout: str | None = None
+) -> None:
+    """(Re)write the ONNX copies of the weight files in ``out`` from the ``.pt`` files alone.
+
+    For weights exported before the ONNX copies carried the ``.pt``'s metadata,
+    and after an onnxruntime or exporter upgrade. With ``val``, the int8
+    copies are made and checked too (``make_int8``).
+    """
+    from textclean.backend import load_model as load_weight_file
+
+    for kind in kinds:
+        path = Path(out) / f"{kind}.pt"
+        w = load_weights(kind, path)
+        onnx_export.export(load_weight_file(w), kind, path.with_suffix(".onnx"), file_version(path), w.meta)
+        print(f"wrote {path.with_suffix('.onnx')}")
+        int8_path(path.with_suffix(".onnx")).unlink(missing_ok=True)  # made from the previous copy
+        if val and kind in quantize.SHIPPED_KINDS:
+            make_int8(out, kind, val, heldout)
+
+
+def make_int8(out: str, kind: str, val: str, heldout: str | None) -> None:
+    """The int8 copy of ``kind``'s ONNX file (``textclean_train.quantize``), kept only if it passes its checks.
+
+    The segmenter is checked on ``val`` and ``heldout`` (mask F1), the
+    inpainter on ``val`` (hole PSNR), and both must be faster than fp32 on
+    this CPU; a copy that fails is not written, and an older one is removed.
+    """
+    sets = {"val": val, **({"val_heldout": heldout} if heldout and kind == "segmenter" else {})}
+    quantize.quantize_weights(out, kinds=(kind,), checks={kind: sets})
+
+
+def _int8_entry(fp32: Path) -> dict | None:
+    """How the int8 copy beside ``fp32`` was made and checked (its metadata), or None if there is none."""
+    import onnx
+
+    path = int8_path(fp32)
+    if not path.exists():
+        return None
+    _, meta = onnx_export.read_metadata({e.key: e.value for e in onnx.load(str(path)).metadata_props})
+    return {**(meta or {}).get("quantization", {}), "bytes": path.stat().st_size}
 
 
 def model_card(card: dict) -> str:
@@ -265,33 +317,107 @@ def model_card(card: dict) -> str:
                     f"{inf.get(f'{kind}_{key}_pooled_psnr', float('nan')):.2f} dB | "
                     f"{inf[f'{kind}_{key}_ssim']:.3f} |"
                 )
-    total = s["bytes"] + i["bytes"] + s["onnx_bytes"] + i["onnx_bytes"]
+    int8_bytes = sum((e.get("int8") or {}).get("bytes", 0) for e in (s, i))
+    total = s["bytes"] + i["bytes"] + s["onnx_bytes"] + i["onnx_bytes"] + int8_bytes
+    lines += int8_section(s.get("int8"), i.get("int8"))
     if card.get("notes"):
         lines += ["", "## How these choices were made", "", card["notes"].strip()]
     lines += [
         "",
         f"Shipped files: fp16 state dicts {mb(s['bytes'] + i['bytes'])}, ONNX copies for the CPU "
-        f"backend (fp32) {mb(s['onnx_bytes'] + i['onnx_bytes'])}; total {mb(total)}.",
+        f"backend (fp32) {mb(s['onnx_bytes'] + i['onnx_bytes'])}"
+        + (f", int8 {mb(int8_bytes)}" if int8_bytes else "")
+        + f"; total {mb(total)}.",
         "",
     ]
     return "\n".join(lines)
+
+
+def int8_section(seg: dict | None, inp: dict | None) -> list[str]:
+    """The model card's section on the CPU's int8 copies, from their metadata (how made, how checked)."""
+    lines = [
+        "",
+        "## CPU copies: ONNX fp32 and int8",
+        "",
+        "On the CPU, ONNX Runtime runs the networks from ONNX copies of the weights, which carry the",
+        "weights' version and metadata, so a CPU run never imports PyTorch. A network whose int8 copy",
+        "(`*.int8.onnx`) passed its checks runs in int8; `TEXTCLEAN_BACKEND=onnx-fp32` runs the fp32 copies.",
+        "The int8 copies are made by `python -m textclean_train.quantize` (the export runs it): ONNX Runtime's",
+        "static quantisation, calibrated on tiles and text-hole crops of generated pages, and kept only if",
+        "the mask F1 stays within 0.005 of fp32 (validation sets), the hole PSNR within 0.2 dB, and the copy",
+        "is faster on this CPU (CPU time per 1024×1024 tile and per 512×512 crop, 1 thread). F1 is taken at",
+        "the shipped threshold, PSNR pooled over the pixels of 2-px-grown text holes of the inpainter's",
+        "validation set. `python bench/quantized.py` measures the recipes side by side: on this AVX2 CPU",
+        "without VNNI, dynamic quantisation was slower than fp32, and so were int8 convolutions with 8",
+        "channels or fewer on a side (the segmenter's full-resolution head, the inpainter's first and",
+        "last layers), which therefore stay fp32 (`narrow`).",
+        "",
+    ]
+    for kind, e in (("segmenter", seg), ("inpainter", inp)):
+        if not e:
+            why = quantize.NOT_SHIPPED.get(kind, "no int8 copy passed its checks")
+            lines.append(f"- {kind}: fp32 only; {why}.")
+            continue
+        r, c, ch = e.get("recipe", {}), e.get("calibration", {}), e.get("checks", {})
+        how = (
+            f"{r.get('fmt', '?').upper()}, activations {r.get('activations')}, weights {r.get('weights')}"
+            + (", per channel" if r.get("per_channel") else ", per tensor")
+            + (", 7-bit weights" if r.get("reduce_range") else "")
+            + (f", fp32 kept for: {', '.join(r['exclude'])} convolutions" if r.get("exclude") else "")
+            + f", {r.get('calibration', 'minmax')} calibration on {c.get('pages', '?')} pages (seeds {c.get('seed')}+)"
+        )
+        if kind == "segmenter":
+            figures = ", ".join(
+                f"{n} F1 {ch[f'{n}_f1_fp32']:.4f} → {ch[f'{n}_f1_int8']:.4f}"
+                for n in ("val", "val_heldout")
+                if f"{n}_f1_fp32" in ch
+            )
+        else:
+            figures = ", ".join(
+                f"{'network alone' if k == 'model' else 'shipped'} {ch[f'val_{k}_psnr_fp32']:.2f} → "
+                f"{ch[f'val_{k}_psnr_int8']:.2f} dB"
+                for k in ("model", "pipeline")
+                if f"val_{k}_psnr_fp32" in ch
+            )
+        speed = (
+            f"; {ch['cpu_ms_fp32']:.0f} → {ch['cpu_ms_int8']:.0f} ms CPU per "
+            + ("1024×1024 tile" if kind == "segmenter" else "512×512 crop")
+            if "cpu_ms_fp32" in ch
+            else ""
+        )
+        lines.append(f"- {kind} (`{e.get('recipe_name', '')}`, {e['bytes'] / 1e6:.2f} MB): {how}. {figures}{speed}.")
+    return lines
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--segmenter", default=None, help="checkpoint to export (default: keep the shipped one)")
     ap.add_argument("--inpainter", default=None, help="checkpoint to export (default: keep the shipped one)")
-    ap.add_argument("--val", required=True)
+    ap.add_argument("--val", default=None, help="validation crops (required unless --onnx-only)")
     ap.add_argument("--val-heldout", default=None)
     ap.add_argument("--out", default=str(WEIGHTS_DIR))
     ap.add_argument("--data-recipe", default="see training/README.md")
     ap.add_argument("--notes", default=None, help="a Markdown file appended to the model card")
+    ap.add_argument(
+        "--onnx-only",
+        action="store_true",
+        help="only rewrite the ONNX copies of the weight files in --out from the .pt files; "
+        "with --val, the int8 copies too",
+    )
+    ap.add_argument("--no-int8", action="store_true", help="make no int8 copies")
     args = ap.parse_args()
+    torch.set_num_threads(2)
+    if args.onnx_only:
+        write_onnx(args.out, val=None if args.no_int8 else args.val, heldout=args.val_heldout)
+        return
+    if not args.val:
+        ap.error("--val is required")
     if not args.segmenter and not args.inpainter:
         ap.error("give --segmenter, --inpainter or both")
-    torch.set_num_threads(2)
     notes = open(args.notes).read() if args.notes else ""
-    card = export(args.segmenter, args.inpainter, args.val, args.val_heldout, args.out, args.data_recipe, notes)
+    card = export(
+        args.segmenter, args.inpainter, args.val, args.val_heldout, args.out, args.data_recipe, notes, not args.no_int8
+    )
     print(model_card(card))
 
 
