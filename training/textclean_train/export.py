@@ -29,6 +29,18 @@ from . import quantize
 from .evaluate import evaluate_inpainter, evaluate_segmenter, load_model
 
 
+def _checkout() -> Path | None:
+    """The textclean checkout this command runs in, if any: scripts/setup installs the package as a
+    copy, and weights exported into that copy would vanish with the next install."""
+    for d in (Path.cwd(), *Path.cwd().parents):
+        if (d / "daemon" / "textclean" / "weights").is_dir() and (d / "training").is_dir():
+            return d
+    return None
+
+
+CHECKOUT = _checkout()
+
+
 def _hardware() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -395,9 +407,23 @@ def main() -> None:
     ap.add_argument("--inpainter", default=None, help="checkpoint to export (default: keep the shipped one)")
     ap.add_argument("--val", default=None, help="validation crops (required unless --onnx-only)")
     ap.add_argument("--val-heldout", default=None)
-    ap.add_argument("--out", default=str(WEIGHTS_DIR))
-    ap.add_argument("--data-recipe", default="see training/README.md")
-    ap.add_argument("--notes", default=None, help="a Markdown file appended to the model card")
+    ap.add_argument(
+        "--out",
+        default=str(CHECKOUT / "daemon" / "textclean" / "weights" if CHECKOUT else WEIGHTS_DIR),
+        help="where the weights go (default: the checkout's daemon/textclean/weights when run inside one, "
+        "not the installed copy's)",
+    )
+    # Kept in the repository, so that the next export (by anyone) writes the same card plus what is new.
+    ap.add_argument(
+        "--data-recipe",
+        default=str((CHECKOUT or Path.cwd()) / "training" / "data_recipe.md"),
+        help="a file with the training data's description (default: training/data_recipe.md)",
+    )
+    ap.add_argument(
+        "--notes",
+        default=str((CHECKOUT or Path.cwd()) / "training" / "model_card_notes.md"),
+        help="a Markdown file appended to the model card (default: training/model_card_notes.md)",
+    )
     ap.add_argument(
         "--onnx-only",
         action="store_true",
@@ -414,10 +440,9 @@ def main() -> None:
         ap.error("--val is required")
     if not args.segmenter and not args.inpainter:
         ap.error("give --segmenter, --inpainter or both")
-    notes = open(args.notes).read() if args.notes else ""
-    card = export(
-        args.segmenter, args.inpainter, args.val, args.val_heldout, args.out, args.data_recipe, notes, not args.no_int8
-    )
+    notes = Path(args.notes).read_text() if args.notes else ""
+    recipe = Path(args.data_recipe).read_text().strip()
+    card = export(args.segmenter, args.inpainter, args.val, args.val_heldout, args.out, recipe, notes, not args.no_int8)
     print(model_card(card))
 
 
