@@ -67,3 +67,21 @@ def test_without_onnx_copies_torch_runs_them(tmp_path, page_png, env):
     )
     assert out["rc"] == 0 and (tmp_path / "out.png").exists()
     assert out["torch"] is True
+
+
+def test_onnx_runtime_uses_every_core_without_torch(env):
+    """Without torch to ask, the thread count must not fall to ONNX Runtime's default, one thread here."""
+    probe = (
+        "import os, sys\n"
+        "from textclean.backend import _default_threads\n"
+        "assert 'torch' not in sys.modules\n"
+        "print(_default_threads(), len(os.sched_getaffinity(0)))\n"
+    )
+    clean_env = {k: v for k, v in env.items() if k != "OMP_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", probe], env=clean_env, capture_output=True, text=True, check=True)
+    threads, cores = map(int, out.stdout.split())
+    assert threads == cores
+    pinned = subprocess.run(
+        [sys.executable, "-c", probe], env={**clean_env, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True
+    )
+    assert pinned.stdout.split()[0] == "1"

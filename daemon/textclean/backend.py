@@ -106,12 +106,15 @@ def resolve_device(device: str = "auto") -> torch.device:
 def _default_threads() -> int:
     """ONNX Runtime's intra-op threads: torch's setting when a caller already set it, else OMP_NUM_THREADS.
 
-    0 lets ONNX Runtime choose (one per physical core), as torch does.
+    Otherwise every core this process may run on, as torch does: ONNX Runtime's own default (0)
+    ran one thread on this project's 2-core machine, at 1.60 MP/s against 2.19 with two.
     """
     if "torch" in sys.modules:
         return sys.modules["torch"].get_num_threads()
     value = os.environ.get("OMP_NUM_THREADS", "")
-    return int(value) if value.isdigit() else 0
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class _OrtSession:
