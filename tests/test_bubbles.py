@@ -18,13 +18,13 @@ RUN = ["--allow-untrained", "--device", "cpu"]
 SEEDS = [11, 12, 13]
 
 
-def _bubble_page(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _bubble_page(seed: int, scenery: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(page with text, where the bubbles are (outline included), where text was drawn)."""
     from textclean_train import synth
     from textclean_train.pages import manga_page
 
     rng = np.random.default_rng(seed)
-    gray, bubbles = manga_page(900, 700, rng)
+    gray, bubbles = manga_page(900, 700, rng, scenery=scenery)
     page = np.repeat(gray[..., None], 3, axis=2).astype(np.float32)
     clean8 = (np.clip(gray, 0, 1) * 255 + 0.5).astype(np.uint8)
     h, w = gray.shape
@@ -90,3 +90,17 @@ def test_bubbles_only_changes_nothing_outside_bubbles(pages):
     )
     # Without the flag the free text on the art is cleaned: the check above could fail.
     assert removed_outside_by_default > 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect: on a page with the generator's newer scenery art, an eye and marks beside "
+    "sound-effect letters lie in flat closed regions that --bubbles-only takes for balloons holding "
+    "text (1191 px changed outside the bubbles)",
+)
+def test_bubbles_only_on_scenery_art(tmp_path):
+    raw, bubble, _ = _bubble_page(11, scenery=True)
+    Image.fromarray(raw).save(tmp_path / "page.png")
+    assert main(["clean", str(tmp_path / "page.png"), "-o", str(tmp_path / "out.png"), "--bubbles-only"] + RUN) == 0
+    changed = (read_image(tmp_path / "out.png") != raw).any(axis=2)
+    assert not changed[~bubble].any(), f"{changed[~bubble].sum()} px changed outside bubbles"

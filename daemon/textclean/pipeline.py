@@ -34,7 +34,7 @@ from . import masks
 from .masks import MaskParams
 from .networks import Networks
 from .pixels import check_image, from_unit_rgb, to_u8_rgb, to_unit_rgb, write_color
-from .structure import plane_fill
+from .structure import hole_rings, plane_fill
 
 Progress = Callable[[float, str], None]
 CancelCheck = Callable[[], bool]
@@ -393,16 +393,8 @@ class Pipeline:
     def _flat_fill(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
         """Fill hole components whose surrounding ring is one flat colour; return what is left."""
         remaining = hole.copy()
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
-        r = self.config.flat_ring_px
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-        h, w = hole.shape
-        for i in range(1, n):
-            x, y, bw, bh = (int(v) for v in stats[i, :4])
-            y0, y1, x0, x1 = max(0, y - r), min(h, y + bh + r), max(0, x - r), min(w, x + bw + r)
-            comp = labels[y0:y1, x0:x1] == i
-            ring = (cv2.dilate(comp.astype(np.uint8), kernel) > 0) & ~hole[y0:y1, x0:x1]
-            values = rgb[y0:y1, x0:x1][ring]
+        for box, comp, ring in hole_rings(hole, self.config.flat_ring_px):
+            values = rgb[box][ring]
             if len(values) < 8:
                 continue
             median = np.median(values, axis=0)
@@ -414,8 +406,8 @@ class Pipeline:
                 # generated gradient tiles, bench/inpainting.py).
                 inliers = ring.copy()
                 inliers[ring] = deviation <= self.config.flat_tolerance
-                rgb[y0:y1, x0:x1][comp], _ = plane_fill(rgb[y0:y1, x0:x1], inliers, comp)
-                remaining[y0:y1, x0:x1][comp] = False
+                rgb[box][comp], _ = plane_fill(rgb[box], inliers, comp)
+                remaining[box][comp] = False
         return remaining
 
     def _model_fill(self, rgb: np.ndarray, hole: np.ndarray) -> None:

@@ -37,6 +37,7 @@ input; inference (``textclean.networks``) and training both call it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -244,23 +245,32 @@ def plane_fill(rgb: np.ndarray, ring: np.ndarray, where: np.ndarray) -> tuple[np
     return np.clip(query @ coef, 0, 1).astype(np.float32), residual
 
 
-def smooth_part(image: np.ndarray, hole: np.ndarray, fill: np.ndarray, ring_px: int = SMOOTH_RING) -> np.ndarray:
-    """Hole components whose known ring is a plane up to noise; ``fill`` takes the plane there (in place)."""
-    smooth = np.zeros_like(hole)
+def hole_rings(hole: np.ndarray, ring_px: int) -> Iterator[tuple[tuple[slice, slice], np.ndarray, np.ndarray]]:
+    """(box, component, ring) for each connected hole component: its bounding box grown by ``ring_px``,
+    the component within the box, and the known pixels within ``ring_px`` of it."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1,) * 2)
     h, w = hole.shape
     for i in range(1, n):
         x, y, bw, bh = (int(v) for v in stats[i, :4])
-        y0, y1, x0, x1 = max(0, y - ring_px), min(h, y + bh + ring_px), max(0, x - ring_px), min(w, x + bw + ring_px)
-        comp = labels[y0:y1, x0:x1] == i
-        ring = (cv2.dilate(comp.astype(np.uint8), kernel) > 0) & ~hole[y0:y1, x0:x1]
+        box = (
+            slice(max(0, y - ring_px), min(h, y + bh + ring_px)),
+            slice(max(0, x - ring_px), min(w, x + bw + ring_px)),
+        )
+        comp = labels[box] == i
+        yield box, comp, (cv2.dilate(comp.astype(np.uint8), kernel) > 0) & ~hole[box]
+
+
+def smooth_part(image: np.ndarray, hole: np.ndarray, fill: np.ndarray, ring_px: int = SMOOTH_RING) -> np.ndarray:
+    """Hole components whose known ring is a plane up to noise; ``fill`` takes the plane there (in place)."""
+    smooth = np.zeros_like(hole)
+    for box, comp, ring in hole_rings(hole, ring_px):
         if ring.sum() < 16:
             continue
-        values, residual = plane_fill(image[y0:y1, x0:x1], ring, comp)
+        values, residual = plane_fill(image[box], ring, comp)
         if residual <= SMOOTH_RMS:
-            fill[y0:y1, x0:x1][comp] = values
-            smooth[y0:y1, x0:x1] |= comp
+            fill[box][comp] = values
+            smooth[box] |= comp
     return smooth
 
 
