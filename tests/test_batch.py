@@ -139,7 +139,16 @@ def test_ctrl_c_lets_the_pending_write_finish_and_stops_cleanly():
     assert not [t for t in threading.enumerate() if t.name.startswith("textclean-io")]
 
 
-def test_a_second_ctrl_c_discards_the_pending_write_and_leaves_no_file(tmp_path):
+@pytest.fixture
+def ctrl_c():
+    """SIGINT raises KeyboardInterrupt here even when the test run was started in the background,
+    where it is ignored (as it is for the whole process)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_a_second_ctrl_c_discards_the_pending_write_and_leaves_no_file(tmp_path, ctrl_c):
     stream = Stream((ImageFileError,))
     in_write, release, reported = threading.Event(), threading.Event(), []
     image = page(64, 64)

@@ -362,6 +362,9 @@ def test_ctrl_c_during_a_folder_run_stops_cleanly(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # A test run started in the background (nohup, `&`) ignores SIGINT, and a child inherits
+        # that; Ctrl-C at a terminal is what is tested, so the child starts with the default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 240
     while time.time() < deadline and not any(out.glob("*.png")):
