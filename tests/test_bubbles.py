@@ -15,7 +15,10 @@ from textclean.cli import main
 from textclean.imagefiles import read_image
 
 RUN = ["--allow-untrained", "--device", "cpu"]
-SEEDS = [11, 12, 13]
+# The generator's art of 0.2, and its digital-manga scenery (buildings, trees, heads, props): on the
+# latter a thin light frame around a panel was once taken for a balloon, and the panel's eyes went.
+# Scenery page 12 is the known failure below, kept out of this list and tested on its own.
+PAGES = [(11, False), (12, False), (13, False), (11, True), (13, True)]
 
 
 def _bubble_page(seed: int, scenery: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,10 +69,11 @@ def pages(tmp_path_factory):
     src = folder / "in"
     src.mkdir()
     truth = {}
-    for seed in SEEDS:
-        raw, bubble, text = _bubble_page(seed)
-        Image.fromarray(raw).save(src / f"{seed}.png")
-        truth[seed] = (raw, bubble, text)
+    for seed, scenery in PAGES:
+        raw, bubble, text = _bubble_page(seed, scenery)
+        name = f"{seed}{'-scenery' if scenery else ''}"
+        Image.fromarray(raw).save(src / f"{name}.png")
+        truth[name] = (raw, bubble, text)
     return folder, truth
 
 
@@ -77,29 +81,28 @@ def test_bubbles_only_changes_nothing_outside_bubbles(pages):
     folder, truth = pages
     assert main(["clean", str(folder / "in"), "-o", str(folder / "only"), "--bubbles-only"] + RUN) == 0
     assert main(["clean", str(folder / "in"), "-o", str(folder / "all")] + RUN) == 0
-    removed_inside = removed_outside_by_default = 0
+    removed_inside = removed_outside_by_default = dialogue = 0
     for seed, (raw, bubble, text) in truth.items():
         only = read_image(folder / "only" / f"{seed}.png")
         changed = (only != raw).any(axis=2)
         assert not changed[~bubble].any(), f"page {seed}: {changed[~bubble].sum()} px changed outside bubbles"
-        removed_inside += (changed & text & bubble).sum()
+        if not seed.endswith("-scenery"):  # the dialogue share below was set on the 0.2 art's pages
+            removed_inside += (changed & text & bubble).sum()
+            dialogue += (text & bubble).sum()
         everything = read_image(folder / "all" / f"{seed}.png")
         removed_outside_by_default += ((everything != raw).any(axis=2) & ~bubble).sum()
-    assert removed_inside > 0.3 * sum((t & b).sum() for _, b, t in truth.values()), (
-        "bubbles-only should still clean the dialogue"
-    )
+    assert removed_inside > 0.3 * dialogue, "bubbles-only should still clean the dialogue"
     # Without the flag the free text on the art is cleaned: the check above could fail.
     assert removed_outside_by_default > 0
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known defect: on a page with the generator's newer scenery art, an eye and marks beside "
-    "sound-effect letters lie in flat closed regions that --bubbles-only takes for balloons holding "
-    "text (1191 px changed outside the bubbles)",
+    reason="known defect: a white tree of the scenery art is a closed, flat, balloon-shaped region, and a "
+    "mark inside it that the segmenter takes for text is removed (225 px outside the true bubbles)",
 )
-def test_bubbles_only_on_scenery_art(tmp_path):
-    raw, bubble, _ = _bubble_page(11, scenery=True)
+def test_bubbles_only_leaves_a_white_tree_alone(tmp_path):
+    raw, bubble, _ = _bubble_page(12, scenery=True)
     Image.fromarray(raw).save(tmp_path / "page.png")
     assert main(["clean", str(tmp_path / "page.png"), "-o", str(tmp_path / "out.png"), "--bubbles-only"] + RUN) == 0
     changed = (read_image(tmp_path / "out.png") != raw).any(axis=2)

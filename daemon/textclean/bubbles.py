@@ -6,8 +6,9 @@ of found text whose surrounding ring is one flat colour, the region of that
 colour connected to it is flood-filled (with the text itself counted as that
 colour). The region is a bubble when it is closed (it touches no page edge,
 or one edge along less than 3/4 of it: a balloon cut by the trim), covers
-at most a quarter of the page, and fills at least 70% of its convex hull (a
-panel's background carved by the art is not a balloon). Its inside, with the text holes
+at most a quarter of the page, fills at least 70% of its convex hull (a
+panel's background carved by the art is not a balloon), and is at least half
+of what it encloses (a thin light frame around a panel encloses the art). Its inside, with the text holes
 filled, is where text may be removed. Text on art, on the page's gutter or
 across a balloon's outline fails one of these tests and is left alone, so a
 cautious first run never touches the art.
@@ -25,6 +26,9 @@ TOLERANCE = 26  # of 255: JPEG noise and paper grain still count as flat
 RING_OUTLIERS = 0.05  # share of ring pixels allowed off the ring's colour (antialiased letter rims)
 MAX_FRACTION = 0.25  # a "bubble" larger than this share of the page is a background, not a bubble
 MIN_SOLIDITY = 0.7  # share of its convex hull a bubble fills
+# Share of what a bubble encloses that is its own flat colour: the rest is its text. A thin light
+# frame around a panel also encloses a solid shape, but what it encloses is the panel's art.
+MIN_FLAT_SHARE = 0.5
 
 
 def bubble_area(image: np.ndarray, text: np.ndarray) -> np.ndarray:
@@ -90,6 +94,8 @@ def _solid(region: np.ndarray) -> bool:
     """Balloons and boxes are nearly convex (a spiky balloon fills most of its hull); the flat
     background of a panel, carved by the art drawn over it, is not."""
     filled = _with_holes(region)
+    if region.sum() < MIN_FLAT_SHARE * filled.sum():
+        return False
     contours, _ = cv2.findContours(filled.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return False
