@@ -56,9 +56,9 @@ def time_sessions(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--val", default="/work/runs/campaign/data/val")
-    ap.add_argument("--val-heldout", default="/work/runs/campaign/data/val_heldout")
-    ap.add_argument("--inp-val", default="/work/data-inp/val", help="crops for the inpainting PSNR")
+    ap.add_argument("--val", default=None, help="segmenter validation crops (textclean_train.dataset synth)")
+    ap.add_argument("--val-heldout", default=None)
+    ap.add_argument("--inp-val", default=None, help="crops for the inpainting PSNR")
     ap.add_argument("--recipes", nargs="+", default=[q.DEFAULT_RECIPE], choices=sorted(q.RECIPES))
     ap.add_argument(
         "--int8", nargs="+", default=None, help="measure the *.int8.onnx in these folders instead of quantising"
@@ -69,6 +69,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--speed-only", action="store_true")
     args = ap.parse_args()
+    if not args.speed_only and not (args.val and args.inp_val):
+        ap.error("the accuracy checks need --val and --inp-val (validation crops); or give --speed-only")
     with tempfile.TemporaryDirectory() as tmp:
         candidates: dict[str, Path] = {}
         if args.int8:
