@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from .pixels import to_u8_rgb
+from .structure import hole_rings
 
 RING_PX = 3
 TOLERANCE = 26  # of 255: JPEG noise and paper grain still count as flat
@@ -36,15 +37,9 @@ def bubble_area(image: np.ndarray, text: np.ndarray) -> np.ndarray:
     h, w = text.shape
     hole = text > 0
     work = to_u8_rgb(image).copy()
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * RING_PX + 1, 2 * RING_PX + 1))
     seeds: list[tuple[int, int]] = []
-    for i in range(1, n):
-        x, y, bw, bh = (int(v) for v in stats[i, :4])
-        y0, y1, x0, x1 = max(0, y - RING_PX), min(h, y + bh + RING_PX), max(0, x - RING_PX), min(w, x + bw + RING_PX)
-        comp = labels[y0:y1, x0:x1] == i
-        ring = (cv2.dilate(comp.astype(np.uint8), kernel) > 0) & ~hole[y0:y1, x0:x1]
-        crop = work[y0:y1, x0:x1]
+    for box, comp, ring in hole_rings(hole, RING_PX):
+        crop = work[box]
         values = crop[ring].astype(np.int16)
         if len(values) < 8:
             continue
@@ -55,7 +50,7 @@ def bubble_area(image: np.ndarray, text: np.ndarray) -> np.ndarray:
         crop[comp] = median.astype(np.uint8)  # the text counts as the bubble's colour for the fill
         ys, xs = np.nonzero(ring)
         best = int(np.argmin(np.abs(values - median).max(axis=1)))
-        seeds.append((int(ys[best]) + y0, int(xs[best]) + x0))
+        seeds.append((int(ys[best]) + box[0].start, int(xs[best]) + box[1].start))
     area = np.zeros((h, w), bool)
     filled = np.zeros((h + 2, w + 2), np.uint8)  # floodFill's mask: also stops later fills at known regions
     judged = 0
