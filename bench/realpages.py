@@ -92,6 +92,12 @@ def main(argv: list[str] | None = None) -> list[PageScore]:
     ap.add_argument(
         "--out", default=os.path.join(tempfile.gettempdir(), "textclean-realpages"), help="folder for the overlays"
     )
+    ap.add_argument(
+        "--blobcheck",
+        default=None,
+        help="blob check trees to use (a JSON from textclean_train.train_blobcheck), or 'off' "
+        "(default: the shipped one, when it was fitted to the segmenter in use)",
+    )
     ap.add_argument("--json", default=None, help="also write the scores here")
     args = ap.parse_args(argv)
 
@@ -108,7 +114,10 @@ def main(argv: list[str] | None = None) -> list[PageScore]:
     if not pages:
         sys.exit(f"no pages in {args.pages}: point --pages or TEXTCLEAN_REALPAGES at the real-pages folder")
     config = PipelineConfig() if args.coarse is None else PipelineConfig(coarse_factor=args.coarse)
-    pipeline = Pipeline(_runner_for(args.segmenter, args.threshold), config)
+    from textclean.blobcheck import BlobModel
+
+    blob_model = {None: "shipped", "off": None}.get(args.blobcheck) or BlobModel.load(args.blobcheck)
+    pipeline = Pipeline(_runner_for(args.segmenter, args.threshold), config, blob_model=blob_model)
     params = MaskParams(threshold=args.threshold)
     if args.grow is not None:
         params = MaskParams(threshold=args.threshold, grow=args.grow)

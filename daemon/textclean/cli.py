@@ -546,6 +546,13 @@ def _info() -> int:
     for kind, version in info["models"].items():
         print(f"{kind + ':':11s}{version}  {runner.meta.get(kind, {}).get('summary', '')}")
     print(f"threshold: {runner.default_threshold:g} (the default for --threshold)")
+    from .blobcheck import shipped_for
+
+    check = shipped_for(runner)
+    if check is None:
+        print("blob check: off (none fitted to this segmenter)")
+    else:
+        print(f"blob check: on, {len(check.trees)} trees, cut {check.cut:g} (--no-check-blobs turns it off)")
     return 0
 
 

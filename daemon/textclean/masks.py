@@ -8,6 +8,8 @@ Every step is a user-settable field of ``MaskParams``:
   halos around glyphs are repainted too.
 - ``min_area``: connected specks smaller than this (in page pixels) are
   dropped; isolated dots of screentone should never become holes.
+- ``check_blobs``: drop blobs that the blob check (``blobcheck``) takes for
+  art: eyes, hair, foliage, which the segmenter alone marks on real pages.
 - ``fill_holes``: fill the enclosed background inside glyphs (the counters
   of o, a, 口); inpainting a glyph-shaped ring leaves its inside floating.
   Only enclosed holes up to ``max_hole_area`` page pixels are filled, so a
@@ -38,6 +40,7 @@ class MaskParams:
     grow: int = _D["grow"].default
     min_area: int = _D["min_area"].default
     fill_holes: bool = _D["fill_holes"].default
+    check_blobs: bool = _D["check_blobs"].default
     max_hole_area: int = _D["max_hole_area"].default
 
     def validated(self) -> "MaskParams":
@@ -65,6 +68,24 @@ class MaskParams:
         return cls(**d).validated()
 
 
+def bands(mask: np.ndarray, min_rows: int = 4096) -> list[tuple[int, int]]:
+    """Row ranges of ``mask``, each at least ``min_rows`` long (but the last), cut at rows with no mask pixel.
+
+    No mask component crosses a cut, so a step that looks at whole components can run band by band.
+    """
+    h = mask.shape[0]
+    if h <= min_rows:
+        return [(0, h)]
+    empty = np.flatnonzero(~mask.any(axis=1))
+    out, start = [], 0
+    while start < h:
+        after = empty[np.searchsorted(empty, start + min_rows) :]
+        cut = int(after[0]) if len(after) else h
+        out.append((start, cut))
+        start = cut
+    return out
+
+
 def in_bands(mask: np.ndarray, fn: Callable[[np.ndarray], None], min_rows: int = 4096) -> None:
     """Run ``fn`` (an in-place step) on row bands of ``mask`` cut at rows with no mask pixel.
 
@@ -73,17 +94,8 @@ def in_bands(mask: np.ndarray, fn: Callable[[np.ndarray], None], min_rows: int =
     is no enclosed hole either way. It bounds their label images to a band of a long strip.
     Without an empty row the band grows until one comes (or the page ends).
     """
-    h = mask.shape[0]
-    if h <= min_rows:
-        fn(mask)
-        return
-    empty = np.flatnonzero(~mask.any(axis=1))
-    start = 0
-    while start < h:
-        after = empty[np.searchsorted(empty, start + min_rows) :]
-        cut = int(after[0]) if len(after) else h
+    for start, cut in bands(mask, min_rows):
         fn(mask[start:cut])
-        start = cut
 
 
 def drop_specks(mask: np.ndarray, min_area: int) -> np.ndarray:

@@ -14,6 +14,9 @@ and blended one row of tiles at a time: memory beyond the page and its mask
 stays a few tile rows, whatever the page's length. Long runs of flat rows
 (a webtoon's gutters) are not segmented at all: each band of content
 between them is tiled on its own, as if it were a page.
+The thresholded mask then gets a second look blob by blob (``blobcheck``):
+blobs that look like art rather than lettering (an eye, a lock of hair,
+foliage) are dropped before the mask is grown.
 Inpainting works one crop per (merged) mask region with context around it:
 regions whose surrounding ring is flat, like the inside of a speech bubble,
 get the plane through the ring's colours (exact on flat paper, and a soft
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from . import masks
+from . import blobcheck, masks
 from .masks import MaskParams
 from .networks import Networks
 from .pixels import check_image, from_unit_rgb, to_u8_rgb, to_unit_rgb, write_color
@@ -128,9 +131,18 @@ def _as_mask(mask: np.ndarray, shape: tuple[int, int], name: str) -> np.ndarray:
 class Pipeline:
     """Segment, post-process and inpaint with one set of ``Networks`` (``backend.ModelRunner`` ships)."""
 
-    def __init__(self, runner: Networks, config: PipelineConfig | None = None) -> None:
+    def __init__(
+        self,
+        runner: Networks,
+        config: PipelineConfig | None = None,
+        blob_model: blobcheck.BlobModel | None | str = "shipped",
+    ) -> None:
+        """``blob_model``: the blob check's trees; "shipped" takes the one made for the runner's segmenter
+        (none when the runner has other weights: a check fitted to one segmenter's mistakes is no
+        judge of another's), None turns the check off."""
         self.runner = runner
         self.config = config or PipelineConfig()
+        self.blob_model = blobcheck.shipped_for(runner) if blob_model == "shipped" else blob_model
 
     def info(self) -> dict:
         """Device, backend, model versions and whether they are trained, for status replies and logs."""
@@ -319,15 +331,10 @@ class Pipeline:
         prob, k = self.probabilities(image, region, progress, cancel)
         threshold = params.threshold if params.threshold is not None else self.runner.default_threshold
         self._add_large_lettering(image, k, prob, threshold, cancel)
-        binary = cv2.compare(prob, max(1, round(threshold * 255)), cv2.CMP_GE)  # 0/255, no wide temporaries
+        binary = self.binary_mask(prob, k, params)
+        if params.check_blobs and self.blob_model is not None:
+            self._drop_art(image, k, prob, binary)
         del prob
-
-        def clean_band(band: np.ndarray) -> None:
-            if params.fill_holes:
-                masks.fill_enclosed(band, params.max_hole_area // (k * k))
-            masks.drop_specks(band, math.ceil(params.min_area / (k * k)))
-
-        masks.in_bands(binary, clean_band)
         if k > 1:
             binary = cv2.resize(binary, (w, h), interpolation=cv2.INTER_LINEAR)
             cv2.threshold(binary, 127, 255, cv2.THRESH_BINARY, dst=binary)
@@ -337,6 +344,27 @@ class Pipeline:
         if protect is not None:
             mask[_as_mask(protect, (h, w), "protect") > 0] = 0
         return mask
+
+    def binary_mask(self, prob: np.ndarray, k: int, params: MaskParams) -> np.ndarray:
+        """``prob`` (at 1/k) thresholded, glyph counters filled and specks dropped: 0/255 uint8 at 1/k."""
+        threshold = params.threshold if params.threshold is not None else self.runner.default_threshold
+        binary = cv2.compare(prob, max(1, round(threshold * 255)), cv2.CMP_GE)  # 0/255, no wide temporaries
+
+        def clean_band(band: np.ndarray) -> None:
+            if params.fill_holes:
+                masks.fill_enclosed(band, params.max_hole_area // (k * k))
+            masks.drop_specks(band, math.ceil(params.min_area / (k * k)))
+
+        masks.in_bands(binary, clean_band)
+        return binary
+
+    def _drop_art(self, image: np.ndarray, k: int, prob: np.ndarray, binary: np.ndarray) -> None:
+        """Clear the blobs of ``binary`` (at 1/k) that the blob check takes for art, band by band."""
+        # Bands of about a thousand rows: the check's per-pixel maps (labels, distances, edges; some
+        # 20 B/px) then stay a few MB on a long strip. No blob crosses a cut, so this is exact.
+        for y0, y1 in masks.bands(binary, min_rows=1024):
+            rgb = _shrink(image[y0 * k : y1 * k], k, to_u8_rgb)
+            blobcheck.drop_art(rgb, prob[y0:y1], binary[y0:y1], self.blob_model)
 
     def _add_large_lettering(
         self, image: np.ndarray, k: int, prob: np.ndarray, threshold: float, cancel: CancelCheck | None

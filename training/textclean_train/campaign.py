@@ -12,7 +12,8 @@ rerun with the same ``--work`` resumes):
 3. mines hard negatives: runs stage 1's model over text-free pages and keeps crops of what it marks;
 4. stage 2: trains on to the end of the budget with those crops oversampled (``--negative-weight`` of each
    batch) and pages of dense body text mixed in (``--dense-weight``);
-5. prints the validation figures of the result and the command that exports it.
+5. prints the validation figures of the result and the commands that export it and refit the blob
+   check (``train_blobcheck``) to it.
 
 Every stage's command, steps and wall time are in its checkpoint, which ``export`` copies to the model card.
 """
@@ -205,7 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"campaign done in {(time.time() - t0) / 60:.1f} min. Export with:\n  python -m textclean_train.export "
-        f"--segmenter {stage2} --val {data['val']} --val-heldout {data['val_heldout']}",
+        f"--segmenter {stage2} --val {data['val']} --val-heldout {data['val_heldout']}\n"
+        "then fit the blob check to the new segmenter:\n  python -m textclean_train.train_blobcheck "
+        "&& python -m textclean_train.export --card-only",
         flush=True,
     )
 

@@ -70,6 +70,16 @@ PARAMS: Tuple[Param, ...] = (
         "--max-hole-area",
     ),
     Param(
+        "check_blobs",
+        bool,
+        True,
+        None,
+        None,
+        "drop mask blobs that look like art, not lettering (eyes, hair, foliage): judged by their "
+        "surroundings, stroke width and neighbours",
+        "--no-check-blobs",
+    ),
+    Param(
         "flat_fill",
         bool,
         True,
