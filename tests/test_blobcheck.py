@@ -96,3 +96,24 @@ def test_check_blobs_off_gives_the_unchecked_mask(pipeline: Pipeline, rgb_page: 
     checked = pipeline.segment(rgb_page) > 0
     unchecked = pipeline.segment(rgb_page, params=MaskParams(check_blobs=False)) > 0
     assert not (checked & ~unchecked).any(), "the check only removes"
+
+
+def test_the_model_card_reports_the_check_and_flags_one_fitted_to_other_weights(tmp_path):
+    import json
+    import shutil
+
+    from textclean.weights import WEIGHTS_DIR
+    from textclean_train.export import card_only
+
+    for f in WEIGHTS_DIR.iterdir():
+        if f.is_file():
+            shutil.copy(f, tmp_path / f.name)
+    card_only(str(tmp_path), "RECIPE TEXT", "NOTES TEXT")
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "## Blob check" in card and "RECIPE TEXT" in card and "NOTES TEXT" in card
+    assert "not the shipped segmenter" not in card
+    d = json.loads((tmp_path / blobcheck.FILE).read_text())
+    d["meta"]["segmenter_version"] = "000000000000"
+    (tmp_path / blobcheck.FILE).write_text(json.dumps(d))
+    card_only(str(tmp_path), "RECIPE TEXT")
+    assert "not the shipped segmenter" in (tmp_path / "MODEL_CARD.md").read_text()
