@@ -1,6 +1,6 @@
 """Recall on display lettering of 150-400 px: glyphs larger than the segmenter's receptive field.
 
-    python bench/large_text.py [--pages 12] [--segmenter PATH]
+    python bench/large_text.py [--pages 12] [--segmenter PATH] [--no-check-blobs]
 
 Each page is a generated manga page (held-out fonts, fixed seeds 6,000,000+) with one to three words of
 SFX or title lettering at 150-400 px, plain, outlined or double-outlined, over the page's art. It prints
@@ -64,13 +64,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pages", type=int, default=12, help="pages per size band")
     ap.add_argument("--segmenter", default=None, help="weight file or training checkpoint (default: shipped)")
     ap.add_argument("--coarse", type=int, default=None, help="the pipeline's coarse pass factor (0: off)")
+    ap.add_argument("--no-check-blobs", action="store_true", help="without the blob check (the segmenter alone)")
     args = ap.parse_args(argv)
     from realpages import _runner_for
     from textclean.pipeline import Pipeline, PipelineConfig
     from textclean_train.metrics import tolerant_scores
 
     config = PipelineConfig() if args.coarse is None else PipelineConfig(coarse_factor=args.coarse)
-    pipeline = Pipeline(_runner_for(args.segmenter, None), config)
+    check = None if args.no_check_blobs else "shipped"
+    pipeline = Pipeline(_runner_for(args.segmenter, None), config, blob_model=check)
     print("| lettering size | pages | recall (3 px) | precision (3 px) |")
     print("| --- | --- | --- | --- |")
     t0 = time.perf_counter()

@@ -116,7 +116,12 @@ def main(argv: list[str] | None = None) -> list[PageScore]:
     config = PipelineConfig() if args.coarse is None else PipelineConfig(coarse_factor=args.coarse)
     from textclean.blobcheck import BlobModel
 
-    blob_model = {None: "shipped", "off": None}.get(args.blobcheck) or BlobModel.load(args.blobcheck)
+    if args.blobcheck is None:
+        blob_model = "shipped"
+    elif args.blobcheck == "off":
+        blob_model = None
+    else:
+        blob_model = BlobModel.load(args.blobcheck)
     pipeline = Pipeline(_runner_for(args.segmenter, args.threshold), config, blob_model=blob_model)
     params = MaskParams(threshold=args.threshold)
     if args.grow is not None:

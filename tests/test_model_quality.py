@@ -62,9 +62,7 @@ def test_text_on_generated_pages_is_still_found(shipped):
     mask = shipped.segment(s.raw) > 0
     text = s.label == 1
     recall = float((mask & text).sum()) / max(1, int(text.sum()))
-    # 0.830 before the blob check, 0.794 with it: the check trades some text on generated pages (faint grey
-    # text, SFX over art, which real pages rarely have) for art on real ones (see the model card).
-    assert recall > 0.75, f"recall {recall:.3f} on a generated page"
+    assert recall > 0.8, f"recall {recall:.3f} on a generated page"
     assert np.count_nonzero(text) > 500
 
 
@@ -76,7 +74,7 @@ def unchecked(shipped) -> Pipeline:
 def test_blob_check_takes_art_and_leaves_text(shipped, unchecked):
     """On generated pages with the digital-manga scenery (held-out fonts, seeds apart from its fitting), the
     blob check must remove marked art and keep found text. Pooled over four pages: one page alone varies
-    too much (measured: art marked 14442 -> 8517 px on one, 16867 -> 16513 on the next)."""
+    too much (measured with an earlier fit: art marked 14442 -> 8517 px on one, 16867 -> 16513 on the next)."""
     from textclean_train.synth import make_sample
 
     if shipped.blob_model is None:
@@ -95,6 +93,6 @@ def test_blob_check_takes_art_and_leaves_text(shipped, unchecked):
         found += [(before & text).sum(), (after & text).sum()]
         art += [(before & ~near_text).sum(), (after & ~near_text).sum()]
     recall = found / text_px
-    # Measured with the shipped check: recall 0.556 -> 0.551, art 42102 -> 28855 px.
+    # Measured with the shipped check: recall 0.556 -> 0.551, art 42102 -> 30160 px.
     assert recall[1] >= recall[0] - 0.03, f"recall {recall[0]:.3f} -> {recall[1]:.3f}"
     assert art[1] <= 0.8 * art[0], f"art marked: {art[0]:.0f} -> {art[1]:.0f} px"

@@ -250,8 +250,9 @@ def blobcheck_section(b: dict | None) -> list[str]:
         f"file {b['bytes'] / 1e6:.2f} MB.",
         f"- Fitted to segmenter `{b.get('segmenter_version')}`"
         + ("" if b["matches"] else " — **not the shipped segmenter: the check is off until it is refitted**")
-        + f", on {b.get('fit_pages')} generated pages ({b.get('fit_blobs')} blobs, training fonts, seeds 6,000,000+);"
-        f" cut chosen on {b.get('val_pages')} pages with the held-out fonts (seeds 6,500,000+).",
+        + f", on {b.get('fit_pages')} generated pages ({b.get('fit_blobs')} blobs, training fonts,"
+        f" seeds {b.get('fit_seed', 6_000_000):,}+); cut chosen on {b.get('val_pages')} pages with the held-out"
+        f" fonts (seeds {b.get('val_seed', 6_500_000):,}+).",
         f"- Command: `{b.get('command')}` ({b.get('minutes')} min).",
         f"- Held-out pages, pixels of the mask's blobs within 3 px of text: precision {p[0]:.3f} → {p[1]:.3f},"
         f" recall {r[0]:.3f} → {r[1]:.3f}.",

@@ -3,8 +3,8 @@
 The segmenter runs over generated pages exactly as ``textclean mask`` does (tiling, threshold,
 counters filled, specks dropped); every blob of its mask is measured (``blob_features``) and labelled
 text when at least half of it lies within 3 px of the true text (the tolerance the real-page check
-uses), art otherwise. Gradient-boosted trees learn text from art; their cut is the one that gives the
-best pixel F1 of the kept blobs on the held-out pages, the rule the segmenter's threshold follows.
+uses), art otherwise. Gradient-boosted trees learn text from art; their cut is the lowest one whose
+pixel F1 of the kept blobs on the held-out pages is within ``--f1-slack`` of the best.
 The result is a small JSON file beside the weights.
 
     python -m textclean_train.train_blobcheck --pages 400 --val-pages 120 --out daemon/textclean/weights/blobcheck.json
@@ -27,8 +27,8 @@ import numpy as np
 
 from .synth import IGNORE, make_sample
 
-TRAIN_SEED = 6_000_000  # apart from training, validation, mining, dense text and quantisation seeds
-VAL_SEED = 6_500_000
+TRAIN_SEED = 8_000_000  # apart from the seeds of training, validation, mining, dense text, quantisation and bench/
+VAL_SEED = 8_500_000
 
 
 def _page(job: tuple[int, str]) -> tuple[np.ndarray, np.ndarray]:
@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--out", default=None, help="where to write the JSON (default: beside the shipped weights, in the checkout)"
     )
+    ap.add_argument("--f1-slack", type=float, default=0.005, help="the cut is the lowest within this of the best F1")
     ap.add_argument("--trees", type=int, default=300)
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--workers", type=int, default=1, help="page generators")
@@ -154,11 +155,15 @@ def main(argv: list[str] | None = None) -> None:
     assert np.allclose(model.probability(val["x"]), gb.predict_proba(val["x"])[:, 1], atol=1e-6)
     p_val = model.probability(val["x"])
     p0, r0 = pixel_scores(val["area"], val["share"], np.ones(len(p_val), bool))
-    best = -1.0
-    for c in np.linspace(0.02, 0.9, 45):
+    # The F1 curve is flat over a wide range of cuts (measured: within 0.01 from 0.35 to 0.70), so its
+    # argmax moves with the sample of pages (0.44 on one set, 0.64 on another, which cost real pages
+    # 2-7 points of recall). Within a hair of the best F1, the lowest cut wins: in doubt, keep the blob.
+    cuts = np.linspace(0.02, 0.9, 45)
+    f1s = []
+    for c in cuts:
         p, r = pixel_scores(val["area"], val["share"], p_val >= c)
-        if 2 * p * r / max(1e-9, p + r) > best:
-            best, cut = 2 * p * r / max(1e-9, p + r), float(c)
+        f1s.append(2 * p * r / max(1e-9, p + r))
+    cut = float(cuts[np.nonzero(np.asarray(f1s) >= max(f1s) - a.f1_slack)[0][0]])
     p1, r1 = pixel_scores(val["area"], val["share"], p_val >= cut)
     print(f"held-out pages, blob pixels: precision {p0:.3f} -> {p1:.3f}, recall {r0:.3f} -> {r1:.3f} at cut {cut:.2f}")
     from textclean import weights as weights_mod
@@ -167,13 +172,15 @@ def main(argv: list[str] | None = None) -> None:
         "segmenter": os.path.basename(seg),
         "segmenter_version": weights_mod.file_version(seg),
         "fit_pages": a.pages,
+        "fit_seed": TRAIN_SEED,
+        "val_seed": VAL_SEED,
         "val_pages": a.val_pages,
         "fit_blobs": int(len(y)),
         "val_precision": [round(p0, 4), round(p1, 4)],
         "val_recall": [round(r0, 4), round(r1, 4)],
         # What decides the result; where the file and the cache went does not.
         "command": "python -m textclean_train.train_blobcheck "
-        + f"--pages {a.pages} --val-pages {a.val_pages} --trees {a.trees} --depth {a.depth}"
+        + f"--pages {a.pages} --val-pages {a.val_pages} --trees {a.trees} --depth {a.depth} --f1-slack {a.f1_slack}"
         + (f" --segmenter {a.segmenter}" if a.segmenter else ""),
         "minutes": round((time.time() - t0) / 60, 1),
     }
