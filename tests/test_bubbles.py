@@ -17,8 +17,10 @@ from textclean.imagefiles import read_image
 RUN = ["--allow-untrained", "--device", "cpu"]
 # The generator's art of 0.2, and its digital-manga scenery (buildings, trees, heads, props): on the
 # latter a thin light frame around a panel was once taken for a balloon, and the panel's eyes went.
-# Scenery page 12 is the known failure below, kept out of this list and tested on its own.
-PAGES = [(11, False), (12, False), (13, False), (11, True), (13, True)]
+# On scenery page 12 a white tree is a closed, flat, balloon-shaped region; the 0.2 segmenter took a
+# mark inside it for text (225 px changed outside the bubbles, a strict xfail until the 0.3 weights
+# and their blob check, which leave it alone).
+PAGES = [(11, False), (12, False), (13, False), (11, True), (12, True), (13, True)]
 
 
 def _bubble_page(seed: int, scenery: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -94,16 +96,3 @@ def test_bubbles_only_changes_nothing_outside_bubbles(pages):
     assert removed_inside > 0.3 * dialogue, "bubbles-only should still clean the dialogue"
     # Without the flag the free text on the art is cleaned: the check above could fail.
     assert removed_outside_by_default > 0
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: a white tree of the scenery art is a closed, flat, balloon-shaped region, and a "
-    "mark inside it that the segmenter takes for text is removed (225 px outside the true bubbles)",
-)
-def test_bubbles_only_leaves_a_white_tree_alone(tmp_path):
-    raw, bubble, _ = _bubble_page(12, scenery=True)
-    Image.fromarray(raw).save(tmp_path / "page.png")
-    assert main(["clean", str(tmp_path / "page.png"), "-o", str(tmp_path / "out.png"), "--bubbles-only"] + RUN) == 0
-    changed = (read_image(tmp_path / "out.png") != raw).any(axis=2)
-    assert not changed[~bubble].any(), f"{changed[~bubble].sum()} px changed outside bubbles"
