@@ -12,12 +12,12 @@ Memory is traced with tracemalloc (numpy's buffers are traced; the
 network runtime's own per-tile buffers are not, and do not grow with the
 strip). The figure is printed (``pytest -s``) and bounded per page pixel, so
 a page-sized float buffer (4 bytes a pixel) coming back would fail.
-Measured here (this round, with the blob check): 227 MB peak for the whole clean (7.6 B/px, the
-cleaned copy and the mask included; 223 MB with the check off, so the check's band-by-band maps
-add 4 MB) of a strip that is itself 90 MB; segmentation alone peaked at 120 MB. An earlier round
-measured 158 MB; the growth since came before the check (not traced down yet). Masks differed
-on 1.24% of pixels (3.45% masked in the strip, 3.47% page by page) and the cleaned pixels by 1.45
-grey levels on average.
+Measured here (0.3 weights with the blob check): 224 MB peak for the whole clean (7.5 B/px, the
+cleaned copy and the mask included; with the 0.2 weights, 227 MB with the check and 223 MB without,
+so the check's band-by-band maps add a few MB) of a strip that is itself 90 MB; segmentation alone
+peaked at 120 MB. An earlier round measured 158 MB; the growth since came before the check (not
+traced down yet). Masks differed on 1.09% of pixels (3.41% masked in the strip, 3.53% page by page)
+and the cleaned pixels by 1.41 grey levels on average.
 
 About 3-5 minutes on two busy CPU cores.
 """
