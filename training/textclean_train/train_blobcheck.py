@@ -122,7 +122,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--trees", type=int, default=300)
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--workers", type=int, default=1, help="page generators")
-    ap.add_argument("--cache", default=None, help="keep the measured blobs here (.npz) and reuse them")
+    ap.add_argument(
+        "--cache",
+        default=None,
+        help="keep the measured blobs here (.npz) and reuse them as they are: delete it after changing the "
+        "segmenter, the page counts or the blob features",
+    )
     a = ap.parse_args(argv)
 
     from sklearn.ensemble import GradientBoostingClassifier
