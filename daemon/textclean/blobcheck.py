@@ -127,6 +127,13 @@ def _grouped_mean(keys: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(keys, weights=values.astype(np.float64), minlength=n) / np.maximum(counts, 1)
 
 
+def _grouped_mean_std(keys: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, standard deviation) of ``values`` per key 0..n-1, 0 where a key has none."""
+    values = values.astype(np.float64)
+    mean = _grouped_mean(keys, values, n)
+    return mean, np.sqrt(np.maximum(0, _grouped_mean(keys, values * values, n) - mean**2))
+
+
 def blob_features(rgb: np.ndarray, prob: np.ndarray, binary: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(labels, stats, features) of the 8-connected blobs of ``binary`` (nonzero = text).
 
@@ -163,9 +170,7 @@ def blob_features(rgb: np.ndarray, prob: np.ndarray, binary: np.ndarray) -> tupl
     med = _grouped_quantile(ring_owner, ring_gray, n, 0.5)
     spread = _grouped_quantile(ring_owner, np.abs(ring_gray - med[ring_owner]), n, 0.5, scale=4.0)
     ring_chroma = _grouped_mean(ring_owner, chroma[ring], n)
-    cg = grayf[ctx].astype(np.float64)
-    ctx_mean = _grouped_mean(ctx_owner, cg, n)
-    ctx_std = np.sqrt(np.maximum(0, _grouped_mean(ctx_owner, cg * cg, n) - ctx_mean**2))
+    _ctx_mean, ctx_std = _grouped_mean_std(ctx_owner, grayf[ctx], n)
     ctx_edges = _grouped_mean(ctx_owner, edges[ctx], n)
 
     lab_in = labels[inside].astype(np.int64)
@@ -186,18 +191,15 @@ def blob_features(rgb: np.ndarray, prob: np.ndarray, binary: np.ndarray) -> tupl
     r_lab = labels[ridge].astype(np.int64)
     r_dt = dt[ridge].astype(np.float64)
     sw = 2.0 * _grouped_quantile(r_lab, r_dt, n, 0.5, scale=16.0)
-    r_mean = _grouped_mean(r_lab, r_dt, n)
-    r_std = np.sqrt(np.maximum(0, _grouped_mean(r_lab, r_dt * r_dt, n) - r_mean**2))
+    r_mean, r_std = _grouped_mean_std(r_lab, r_dt, n)
     # Lettering is many glyphs (or strokes) of one height; an eye or a lock of hair is one shape.
     k_ink, ink_lab, ist, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     owner = np.zeros(k_ink, np.int64)
     owner[ink_lab[ink > 0]] = labels[ink > 0]
     big = np.nonzero(ist[:, cv2.CC_STAT_AREA] >= 3)[0]
     big = big[big > 0]
-    ph = ist[big, cv2.CC_STAT_HEIGHT].astype(np.float64)
     parts = np.bincount(owner[big], minlength=n)
-    h_mean = _grouped_mean(owner[big], ph, n)
-    h_std = np.sqrt(np.maximum(0, _grouped_mean(owner[big], ph * ph, n) - h_mean**2))
+    h_mean, h_std = _grouped_mean_std(owner[big], ist[big, cv2.CC_STAT_HEIGHT], n)
 
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     w = stats[:, cv2.CC_STAT_WIDTH].astype(np.float64)

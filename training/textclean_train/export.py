@@ -196,11 +196,7 @@ def export(
             "train_args": facts["args"],
             "onnx_bytes": path.with_suffix(".onnx").stat().st_size,
         }
-    for kind in ("segmenter", "inpainter"):
-        card[kind]["int8"] = _int8_entry(Path(out) / f"{kind}.onnx")
-    card["blobcheck"] = _blobcheck_entry(out)
-    (Path(out) / "MODEL_CARD.md").write_text(model_card(card))
-    return card
+    return _write_card(card, out)
 
 
 def card_only(out: str, data_recipe: str, notes: str = "") -> dict:
@@ -208,6 +204,12 @@ def card_only(out: str, data_recipe: str, notes: str = "") -> dict:
     card: dict = {"hardware": _hardware(), "data": data_recipe, "notes": notes}
     for kind in ("segmenter", "inpainter"):
         card[kind] = _shipped_card_entry(kind, out)
+    return _write_card(card, out)
+
+
+def _write_card(card: dict, out: str) -> dict:
+    """Add what the files beside the weights say (int8 copies, the blob check) and write ``MODEL_CARD.md``."""
+    for kind in ("segmenter", "inpainter"):
         card[kind]["int8"] = _int8_entry(Path(out) / f"{kind}.onnx")
     card["blobcheck"] = _blobcheck_entry(out)
     (Path(out) / "MODEL_CARD.md").write_text(model_card(card))
@@ -246,8 +248,8 @@ def blobcheck_section(b: dict | None) -> list[str]:
         "size and shape, the segmenter's confidence in it, how flat and how busy its surroundings are, its",
         "ink's polarity and stroke width, how many glyph-like parts it holds and of what heights, and how",
         "many blobs of its size lie near it) and blobs that the trees take for art are dropped.",
-        f"- Trees: {b['trees']} of depth ≤ 4, cut {b['cut']:.2f} (the best pixel F1 on the held-out pages); "
-        f"file {b['bytes'] / 1e6:.2f} MB.",
+        f"- Trees: {b['trees']} of depth ≤ 4, cut {b['cut']:.2f} (the lowest within the fit's F1 slack of"
+        f" the best pixel F1 on the held-out pages); file {b['bytes'] / 1e6:.2f} MB.",
         f"- Fitted to segmenter `{b.get('segmenter_version')}`"
         + ("" if b["matches"] else " — **not the shipped segmenter: the check is off until it is refitted**")
         + f", on {b.get('fit_pages')} generated pages ({b.get('fit_blobs')} blobs, training fonts,"
