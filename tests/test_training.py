@@ -287,7 +287,7 @@ def test_training_batches_feed_the_network_what_inference_feeds_it():
     model = build("inpainter", weights.load("inpainter").config).eval()
     init_from(model, str(weights.weights_path("inpainter")))
     x = torch.from_numpy(raw.astype(np.float32) / 255).permute(2, 0, 1)[None]
-    image, left, guide = prepared_batch(x, torch.from_numpy(hole.astype(np.float32))[None, None])
+    image, left, guide, owned = prepared_batch(x, torch.from_numpy(hole.astype(np.float32))[None, None])
     with torch.no_grad():
         trained_on = model(image, left, guide)[0].permute(1, 2, 0).numpy()
     shipped = TorchInpainter(model).inpaint(raw.astype(np.float32) / 255, hole > 0)
@@ -295,3 +295,5 @@ def test_training_batches_feed_the_network_what_inference_feeds_it():
     painted = p.hole & ~p.settled
     assert painted.sum() > 20
     assert np.abs(trained_on[painted] - shipped[painted]).max() < 1e-5
+    # The loss weights exactly the pixels whose output ships from the network.
+    assert np.array_equal(owned[0, 0].numpy() > 0, painted)

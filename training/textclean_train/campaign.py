@@ -29,7 +29,7 @@ import time
 
 import torch
 
-from .mining import mine
+from .mining import MINING_SEED, mine
 
 
 def _run(argv: list[str]) -> None:
@@ -41,12 +41,12 @@ def _py(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", f"textclean_train.{module}", *args]
 
 
-def make_data(work: str, pages: int, workers: int) -> dict[str, str]:
+def make_data(work: str, pages: int, workers: int, seed: int = 0) -> dict[str, str]:
     data = {name: os.path.join(work, "data", name) for name in ("train", "val", "val_heldout", "dense")}
     jobs = {
         "val": ["--pages", "150", "--seed", "1000000", "--crops-per-page", "2"],
         "val_heldout": ["--pages", "150", "--seed", "2000000", "--split", "heldout", "--crops-per-page", "2"],
-        "train": ["--pages", str(pages), "--seed", "0"],
+        "train": ["--pages", str(pages), "--seed", str(seed)],
         # Pages with columns of body text, which stage 2 mixes in (old comics set captions and prose this way).
         "dense": [
             "--pages",
@@ -130,6 +130,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--work", default="runs/campaign", help="folder for data, stages and logs")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--pages", type=int, default=1800, help="synthetic training pages")
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="first training page; a campaign resumed from trained weights gets fresh pages with a new seed "
+        "(e.g. 10000000: clear of validation, mining and the benchmarks' seeds), and mines from MINING_SEED + seed",
+    )
     ap.add_argument("--init-from", default=None, help="weights to start from (default: the shipped segmenter)")
     ap.add_argument("--stage1-share", type=float, default=0.6)
     ap.add_argument(
@@ -169,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
         from textclean.weights import weights_path
 
         init = str(weights_path("segmenter"))
-    data = make_data(a.work, a.pages, a.workers)
+    data = make_data(a.work, a.pages, a.workers, a.seed)
     threads = a.threads or max(1, torch.get_num_threads())
     # Mining and the final validation need a few minutes at the end; the stages share the rest.
     reserve = 6.0
@@ -186,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     negatives = os.path.join(a.work, "data", "negatives1")
     if not os.path.exists(os.path.join(negatives, "meta.json")):
-        print(json.dumps(mine(stage1, negatives, a.mine_pages, workers=1)), flush=True)
+        print(json.dumps(mine(stage1, negatives, a.mine_pages, MINING_SEED + a.seed, workers=1)), flush=True)
     stage2_data = [data["train"], f"{data['dense']}:{a.dense_weight}", f"{negatives}:{a.negative_weight}", *a.mix]
     stage2 = train_stage(
         os.path.join(a.work, "stage2"), stage2_data, data, left() - 2.0, stage1, a.device, threads, a.lr * 0.5, a.batch

@@ -54,20 +54,27 @@ def text_holes(label: np.ndarray, rng: np.random.Generator, grow: int | None = N
     return cv2.dilate(text, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * g + 1, 2 * g + 1)))
 
 
-def prepared_batch(raw: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(image, hole, guide) for a batch, through ``structure.prepare`` exactly as inference runs it.
+def prepared_batch(
+    raw: torch.Tensor, hole: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(image, hole, guide, owned) for a batch, through ``structure.prepare`` exactly as inference runs it.
 
     Hole pixels that ``prepare`` fills flat are painted into the image and
     leave the hole, so the network trains on what is left for it at inference.
+    ``owned`` is the part of that hole whose output ships from the network:
+    ``InpaintNetwork.inpaint`` replaces the settled pixels (continued
+    screentone and lines, smooth shading) with the guide, so the hole weight
+    of the loss belongs there only.
     """
-    images, holes, guides = [], [], []
+    images, holes, guides, owned = [], [], [], []
     for r, h in zip(raw, hole):
         p = prepare(r.permute(1, 2, 0).numpy(), h[0].numpy() > 0)
         images.append(p.image)
         holes.append(p.hole.astype(np.float32)[None])
+        owned.append((p.hole & ~p.settled).astype(np.float32)[None])
         guides.append(p.guide)
     as_nchw = lambda xs: torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
-    return as_nchw(images), torch.from_numpy(np.stack(holes)), as_nchw(guides)
+    return as_nchw(images), torch.from_numpy(np.stack(holes)), as_nchw(guides), torch.from_numpy(np.stack(owned))
 
 
 def make_holes(labels: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
@@ -166,6 +173,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument("--pixel-loss", choices=["l2", "l1"], default="l2")
     ap.add_argument("--grad-weight", type=float, default=0.0, help="weight of the image-gradient L1 term")
+    ap.add_argument(
+        "--loss-on",
+        choices=["owned", "hole"],
+        default="owned",
+        help="where the hole weight of the loss goes: the hole pixels whose output ships from the network "
+        "(default), or the whole hole the network is given, settled pixels included (before 0.4)",
+    )
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=0)
@@ -195,14 +209,14 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
 
     def loss_at(step: int) -> torch.Tensor:
         batch = next(data)
-        image, hole, guide = prepared_batch(batch["raw"], make_holes(batch["label"], rng))
+        image, hole, guide, owned = prepared_batch(batch["raw"], make_holes(batch["label"], rng))
         image = image.to(rt.device).contiguous(memory_format=torch.channels_last)
         hole = hole.to(rt.device)
         guide = guide.to(rt.device) if config.guided else None
         return inpainting_loss(
             net(image, hole, guide),
             batch["clean"].to(rt.device),
-            hole,
+            owned.to(rt.device) if args.loss_on == "owned" else hole,
             grad_weight=args.grad_weight,
             pixel=args.pixel_loss,
         )
