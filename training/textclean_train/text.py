@@ -188,13 +188,45 @@ def random_lines(rng: Rng, script: str, size: int, max_w: float, max_h: float, v
     return lines
 
 
+# CJK dialogue is mostly set in thin book faces (Mincho, Ming, Batang), a few groups among dozens of
+# Gothic, brush and handwriting ones; this share of CJK picks is drawn from them alone.
+BOOK_FACES = ("mincho", "ming", "serif", "batang", "myeongjo", "hanamin")
+BOOK_FACE_SHARE = 0.3
+
+
+def font_group(family: str) -> str:
+    """The foundry's stem of a family name: "YOzA90b" and "YOzNF" → "YOz", "TakaoPGothic" → "Takao".
+
+    The stem is the first word up to where a lower-case letter meets a capital or a digit.
+    """
+    word = family.split()[0] if family.split() else family
+    for i in range(1, len(word)):
+        if word[i - 1].islower() and (word[i].isupper() or word[i].isdigit()):
+            return word[:i]
+    return word
+
+
 def pick_font(rng: Rng, script: str, split: str, bold: bool | None = None) -> FontSpec:
-    """A family chosen uniformly, then one of its faces: a family with 40 weights is not 40 times as likely."""
+    """A foundry's group chosen uniformly, then a family in it, then one of its faces.
+
+    Uniform over families let one foundry's variants dominate: the YOz
+    handwriting fonts are 95 of the 197 Japanese training families, so half
+    of Japanese text was handwriting, and the thin Mincho book faces most
+    manga dialogue is set in came up 1 time in 10 (20 families). On a Manga109
+    spread the 0.3 segmenter missed whole balloons of thin Mincho kana and
+    kanji while it found the Gothic katakana beside them.
+    """
     fonts = fonts_for(script, split)
     if bold is not None:
         preferred = [f for f in fonts if f.bold == bold]
         fonts = tuple(preferred) or fonts
-    names = sorted({f.family for f in fonts})
+    if script != "en" and not bold and rng.random() < BOOK_FACE_SHARE:
+        fonts = tuple(f for f in fonts if any(k in f.family.lower() for k in BOOK_FACES)) or fonts
+    groups: dict[str, set[str]] = {}
+    for f in fonts:
+        groups.setdefault(font_group(f.family), set()).add(f.family)
+    stems = sorted(groups)
+    names = sorted(groups[stems[int(rng.integers(len(stems)))]])
     family = names[int(rng.integers(len(names)))]
     faces = [f for f in fonts if f.family == family]
     return faces[int(rng.integers(len(faces)))]
