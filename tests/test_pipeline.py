@@ -87,7 +87,13 @@ def test_textured_hole_goes_to_the_model(pipeline, rgb_page, monkeypatch):
 def test_tiled_segmentation_matches_untiled_and_shows_no_seams(runner):
     from textclean_train.synth import make_sample
 
-    image = make_sample(9_000_021, "manga", "heldout", size=(900, 700)).raw  # ~2% text
+    # The generator's degradations may resample a page (seed 9,000,021 came out 598×465 once fonts
+    # were drawn by foundry group, smaller than one tile): the first page that tiles cut on both axes.
+    image = next(
+        raw
+        for seed in range(9_000_021, 9_000_041)
+        if min((raw := make_sample(seed, "manga", "heldout", size=(900, 700)).raw).shape[:2]) >= 700
+    )
     whole, _ = Pipeline(runner, PipelineConfig(tile=2048)).probabilities(image)
     config = PipelineConfig(tile=640, margin=128)
     tiled, _ = Pipeline(runner, config).probabilities(image)
@@ -108,6 +114,7 @@ def test_tiled_segmentation_matches_untiled_and_shows_no_seams(runner):
             index = [slice(None), slice(None)]
             index[axis] = slice(cut - 3, cut + 3)
             seams[tuple(index)] = True
+    assert seams.any(), image.shape
     assert disagree[seams].mean() <= 2 * disagree.mean() + 0.002, "the tiles' borders show"
 
 
