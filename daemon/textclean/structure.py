@@ -43,6 +43,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .lines import continue_lines
+
 MAX_SHIFT = 26  # screentone periods run to ~12 px; two periods reach across a gap
 N_SHIFTS = 12  # autocorrelation peaks kept (each with its mirror image)
 MIN_CORRELATION = 0.3  # a weaker peak is noise, not a repeating pattern
@@ -301,6 +303,7 @@ def prepare(image: np.ndarray, hole: np.ndarray) -> Prepared:
     """
     hole = hole.astype(bool)
     guide, structured = continue_structure(image, hole)
+    structured |= continue_lines(image, hole, guide, keep=structured)
     smooth = smooth_part(image, hole, guide)
     structured &= ~smooth
     flat = flat_part(guide, hole)
