@@ -109,37 +109,41 @@ def _entries(rgb: np.ndarray, lum: np.ndarray, comp: np.ndarray, band: np.ndarra
     if not ink.any():
         return []
     touching = cv2.dilate(comp.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    n, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    # Only pieces that touch the hole and are long enough (a screentone band holds hundreds of dots).
+    meeting = np.unique(labels[touching & ink])
+    long_enough = np.maximum(stats[:, 2], stats[:, 3]) >= MIN_LENGTH
+    h, w = comp.shape
     out = []
-    for i in range(1, n):
-        piece = labels == i
-        meets = piece & touching
-        if not meets.any():
-            continue
+    for i in meeting[(meeting > 0) & long_enough[meeting]]:
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        # The piece's box with room for the 4-px look around it.
+        box = (slice(max(0, y - 4), min(h, y + bh + 4)), slice(max(0, x - 4), min(w, x + bw + 4)))
+        piece = labels[box] == i
         ys, xs = np.nonzero(piece)
-        pts = np.stack([xs, ys], 1).astype(np.float64)
+        pts = np.stack([xs + box[1].start, ys + box[0].start], 1).astype(np.float64)
         centre = pts.mean(axis=0)
         cov = np.cov((pts - centre).T) if len(pts) > 2 else np.zeros((2, 2))
-        evals, evecs = np.linalg.eigh(cov)
+        _evals, evecs = np.linalg.eigh(cov)
         axis = evecs[:, 1]
         along = (pts - centre) @ axis
         length = float(np.ptp(along)) + 1
         # Ink coverage summed across the line, not its pixel count: anti-aliased rims count in part
         # (a 3-px line has about 5 pixels across above the ink threshold).
-        contrast = np.abs(lum[piece] - paper)
+        contrast = np.abs(lum[box][piece] - paper)
         width = float(contrast.sum() / max(float(np.percentile(contrast, 90)), 1e-3)) / length
         if length < MIN_LENGTH or length < MIN_ELONGATION * width or width > MAX_WIDTH:
             continue
         # A line has paper on both sides; a chain of touching screentone dots or dense hatching has
         # more ink a few px away, and the guide's shifted copies continue those better.
-        around = (cv2.dilate(piece.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0) & band & ~piece
-        if around.any() and ink[around].mean() > MAX_INK_AROUND:
+        around = (cv2.dilate(piece.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0) & band[box] & ~piece
+        if around.any() and ink[box][around].mean() > MAX_INK_AROUND:
             continue
-        colour = np.median(rgb[piece], axis=0)
-        my, mx = np.nonzero(meets)
+        colour = np.median(rgb[box][piece], axis=0)
+        my, mx = np.nonzero(piece & touching[box])
         # Where the piece meets the hole, on its axis (the centroid of the meeting pixels is a
         # line-width off it, which tilts a short chord by degrees).
-        proj = (np.stack([mx, my], 1) - centre) @ axis
+        proj = (np.stack([mx + box[1].start, my + box[0].start], 1) - centre) @ axis
         if np.ptp(proj) > 0.5 * length:
             # Hole at both ends: a piece of line seen between two letters, or in a letter's counter.
             out.append(_Entry(centre + axis * proj.min(), -axis, width, colour, pts))
