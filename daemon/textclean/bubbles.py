@@ -8,10 +8,14 @@ colour). The region is a bubble when it is closed (it touches no page edge,
 or one edge along less than 3/4 of it: a balloon cut by the trim), covers
 at most a quarter of the page, fills at least 70% of its convex hull (a
 panel's background carved by the art is not a balloon), and is at least half
-of what it encloses (a thin light frame around a panel encloses the art). Its inside, with the text holes
-filled, is where text may be removed. Text on art, on the page's gutter or
-across a balloon's outline fails one of these tests and is left alone, so a
-cautious first run never touches the art.
+of what it encloses (a thin light frame around a panel encloses the art), and is
+not closed by text (the counter of a giant sound effect's "O"). Its inside, with
+the text holes filled, is where text may be removed, a block of text at a time
+(letters and lines closer than ``BLOCK_GAP``): a block that runs out of the bubble
+is left whole, and a bubble whose own text covers less than ``MIN_TEXT_SHARE`` of
+it (a speck the segmenter took for text in a patch of flat art) is no bubble.
+Text on art, on the page's gutter or across a balloon's outline fails one of
+these tests and is left alone, so a cautious first run never touches the art.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ MIN_SOLIDITY = 0.7  # share of its convex hull a bubble fills
 # Share of what a bubble encloses that is its own flat colour: the rest is its text. A thin light
 # frame around a panel also encloses a solid shape, but what it encloses is the panel's art.
 MIN_FLAT_SHARE = 0.5
+BLOCK_GAP = 12  # px: letters and lines of one block of text lie closer than this
+MIN_TEXT_SHARE = 0.02  # of a bubble's area, the least that its own text covers
+# Share of the ink closing a region that the segmenter found as text, above which it is a letter's counter.
+COUNTER_SHARE = 0.5
 
 
 def bubble_area(image: np.ndarray, text: np.ndarray) -> np.ndarray:
@@ -65,23 +73,38 @@ def bubble_area(image: np.ndarray, text: np.ndarray) -> np.ndarray:
         region = filled[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw] == label
         closed = _closed(rx, ry, rw, rh, w, h)
         small = region.sum() <= MAX_FRACTION * h * w
-        if closed and small and _solid(region):
-            area[ry : ry + rh, rx : rx + rw] |= _with_holes(region)
+        box = (slice(ry, ry + rh), slice(rx, rx + rw))
+        if closed and small and _solid(region) and not _counter(work, region, hole, box):
+            area[box] |= _with_holes(region)
     return area
 
 
 def inside_bubbles(image: np.ndarray, text: np.ndarray) -> np.ndarray:
-    """``text`` (H×W uint8) keeping only the pieces that lie wholly inside a bubble.
+    """``text`` (H×W uint8) keeping only the blocks of text that lie wholly inside a bubble.
 
     A piece of text that runs out of a bubble crosses its outline onto the art: cutting it at the
     bubble's edge would still repaint the part inside, next to art, so it is left whole instead.
+    Pieces closer than ``BLOCK_GAP`` px count as one block, so a text block that a flat shape cuts
+    in two is not half removed: only some of its letters, the ones over the shape, would go.
     """
     area = bubble_area(image, text)
-    n, labels = cv2.connectedComponents((text > 0).astype(np.uint8), connectivity=8)
+    found = (text > 0).astype(np.uint8)
+    grouped = cv2.dilate(found, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (BLOCK_GAP + 1, BLOCK_GAP + 1)))
+    n, labels = cv2.connectedComponents(grouped, connectivity=8)
+    labels[found == 0] = 0  # blocks are judged on their text pixels only
     if n <= 1:
         return text
     outside = np.bincount(labels[~area], minlength=n) > 0
     outside[0] = True
+    # A balloon holds its dialogue: a flat patch of the art that holds only a speck the segmenter took
+    # for text (a mark between the strokes of a giant sound effect, once the strokes are left out for
+    # running over the art) is no balloon.
+    m, regions = cv2.connectedComponents(area.astype(np.uint8), connectivity=8)
+    kept = (found > 0) & ~outside[labels]
+    held = np.bincount(regions[kept], minlength=m)
+    empty = held < MIN_TEXT_SHARE * np.bincount(regions.ravel(), minlength=m)
+    empty[0] = False
+    outside |= np.bincount(labels[kept & empty[regions]], minlength=n) > 0
     return np.where(outside[labels], 0, text).astype(text.dtype)
 
 
@@ -96,6 +119,31 @@ def _solid(region: np.ndarray) -> bool:
         return False
     hull = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
     return hull > 0 and filled.sum() / hull >= MIN_SOLIDITY
+
+
+def _counter(work: np.ndarray, region: np.ndarray, hole: np.ndarray, box: tuple[slice, slice]) -> bool:
+    """Whether ``region`` (inside ``box``) is the counter of a letter: the paper inside a giant SFX
+    "O" is flat and closed like a balloon, but the ink that closes it is text, mostly found as such,
+    where a balloon's outline is art. The ink is what differs from the region's colour within one
+    region size around it; each piece of it counts by how many pixels of the region's edge it holds.
+    """
+    h, w = hole.shape
+    bh, bw = box[0].stop - box[0].start, box[1].stop - box[1].start
+    y0, x0 = max(0, box[0].start - bh), max(0, box[1].start - bw)
+    y1, x1 = min(h, box[0].stop + bh), min(w, box[1].stop + bw)
+    inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    inside[box[0].start - y0 : box[0].stop - y0, box[1].start - x0 : box[1].stop - x0] = _with_holes(region)
+    crop = work[y0:y1, x0:x1].astype(np.int16)
+    colour = np.median(crop[inside > 0], axis=0)
+    ink = (np.abs(crop - colour).max(axis=2) > TOLERANCE) & (inside == 0)
+    edge = (cv2.dilate(inside, np.ones((5, 5), np.uint8)) > 0) & ink
+    if not edge.any():
+        return False
+    n, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    size = np.bincount(labels.ravel(), minlength=n)
+    text = np.bincount(labels.ravel(), weights=(hole[y0:y1, x0:x1] > 0).ravel(), minlength=n)
+    share = text / np.maximum(size, 1)
+    return float(share[labels[edge]].mean()) > COUNTER_SHARE
 
 
 def _closed(x: int, y: int, bw: int, bh: int, w: int, h: int) -> bool:
