@@ -4,27 +4,27 @@ The guide's shifted copies (``structure.continue_structure``) continue what
 repeats (screentone, hatching), and a single line repeats only along itself:
 a shift along a border is rarely among the autocorrelation's peaks on a crop
 that also holds dots or hatching, so a lone line that enters a hole came out
-of it broken into dashes or faded (Telea). Here each line is followed
-explicitly, per hole component:
+of it broken into dashes, smudged or faded (Telea). Here each line is
+followed explicitly, a word of the hole at a time:
 
-1. *Entries.* In a band of known pixels around the component, ink is what
-   differs from the band's paper. Each piece of ink that touches the hole
-   and is elongated is a line entering it: its direction (principal axis,
-   pointing into the hole), width (area over length), colour (median) and
-   where it meets the hole.
-2. *Pairs.* Two entries are one line if the line leaving the first reaches
-   the second smoothly: the chord between them turns from the first
-   direction by the same angle as into the second (a circular arc; a
-   straight line is the arc with angle 0), within ``MAX_TURN`` and
-   ``TURN_MISMATCH``, with similar width and colour. Parallel hatching lines
-   offset across the hole turn opposite ways and are not paired. Each entry
-   pairs at most once, best pairs first.
-3. *Drawing.* A cubic Bézier from one entry to the other, tangent to both
-   directions, is drawn with the line's width and colour into the fill,
-   anti-aliased, inside the hole only.
+1. *Entries.* In a band of known pixels around the word, ink is what differs
+   from the band's paper. Each piece of ink that touches the hole, is
+   elongated, and has paper around it (not a chain of screentone dots) is a
+   line entering the hole: its direction (principal axis, pointing into the
+   hole), width (its ink coverage across), colour (median) and where on its
+   axis it meets the hole. A piece seen between two letters enters at both ends.
+2. *Pairs.* Two entries that point at each other are one line if their two
+   pieces, fitted together by one gentle quadratic curve, lie on it as tightly
+   as each lies on its own line (``MAX_OFFSET_PX``, ``MAX_SAGITTA``), with
+   similar width and colour. Neighbouring hatching strokes lie a period apart
+   and fail. Each entry pairs at most once, tightest pairs first.
+3. *Drawing.* The fitted curve is drawn between the two entries with the
+   line's width and colour, anti-aliased, over the hole only; on plain paper
+   the hole beside it is painted paper, clearing the smudges of copies that
+   half followed the line.
 
 An entry with no partner (a stroke that ends under the text) is left to the
-rest of the guide.
+rest of the guide, and so are pixels the shifted copies filled (``keep``).
 """
 
 from __future__ import annotations
