@@ -23,6 +23,9 @@ shifts and copies the pattern into the hole along them:
    those are known. Copies from both sides of the hole are averaged, so a
    slowly varying tone level is followed.
 
+A lone line that crosses the hole (a border, a balloon's outline) is then
+followed through it by ``lines.continue_lines``, where the copies left it.
+
 Where no shift is locally valid (photos, soft shading) the fill is Telea's,
 and where the ring around a hole component is a plane up to noise (a tone
 gradient, flat paper) it is that plane (``smooth_part``).
