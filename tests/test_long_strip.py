@@ -13,11 +13,13 @@ network runtime's own per-tile buffers are not, and do not grow with the
 strip). The figure is printed (``pytest -s``) and bounded per page pixel, so
 a page-sized float buffer (4 bytes a pixel) coming back would fail.
 Measured here (0.3 weights with the blob check): 224 MB peak for the whole clean (7.5 B/px, the
-cleaned copy and the mask included; with the 0.2 weights, 227 MB with the check and 223 MB without,
-so the check's band-by-band maps add a few MB) of a strip that is itself 90 MB; segmentation alone
-peaked at 120 MB. An earlier round measured 158 MB; the growth since came before the check (not
-traced down yet). Masks differed on 1.09% of pixels (3.41% masked in the strip, 3.53% page by page)
-and the cleaned pixels by 1.41 grey levels on average.
+cleaned copy and the mask included) of a strip that is itself 90 MB; segmentation alone peaked at
+120 MB. When fonts came to be drawn by foundry group the strip's pages changed, its largest
+inpainting crop grew to 902×504 px, and the peak to 252 MB: the structure guide kept a crop-sized
+weight map per shift. It now keeps them at the hole's pixels only (the same fill), and the peak is
+214 MB (7.1 B/px), of which inpainting 184 MB. Masks differed on 1.09% of pixels (3.41% masked in
+the strip, 3.53% page by page) and the cleaned pixels by 1.41 grey levels on average (0.3 weights,
+before the font change).
 
 About 3-5 minutes on two busy CPU cores.
 """

@@ -57,10 +57,13 @@ def continue_lines(image: np.ndarray, hole: np.ndarray, fill: np.ndarray, keep: 
     drawn = np.zeros_like(hole)
     if not hole.any():
         return drawn
-    free = hole & ~keep if keep is not None else hole
-    lum = image.mean(axis=2)
+    # Whole-crop arrays are kept to a byte or two a pixel (a webtoon strip's crops are large): the
+    # luminance and everything else is computed per word box.
     words = cv2.morphologyEx(hole.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((WORD_GAP, WORD_GAP), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(words | hole.astype(np.uint8), connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(words, connectivity=8, ltype=cv2.CV_16U)
+    if n > 65535:  # more words than 16-bit labels hold
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(words, connectivity=8)
+    del words
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * BAND_PX + 1,) * 2)
     h, w = hole.shape
     for i in range(1, n):
@@ -72,13 +75,15 @@ def continue_lines(image: np.ndarray, hole: np.ndarray, fill: np.ndarray, keep: 
         band = (cv2.dilate(word.astype(np.uint8), kernel) > 0) & ~hole[box]
         if band.sum() < 32:
             continue
-        entries = _entries(image[box], lum[box], letters, band)
+        lum = image[box].mean(axis=2)
+        entries = _entries(image[box], lum, letters, band)
         if len(entries) < 2:
             continue
-        paper = _plain_paper(image[box], lum[box], band)
-        ink = band & (np.abs(lum[box] - float(np.median(lum[box][band]))) > INK_CONTRAST)
+        paper = _plain_paper(image[box], lum, band)
+        ink = band & (np.abs(lum - float(np.median(lum[band]))) > INK_CONTRAST)
+        free = letters & ~keep[box] if keep is not None else letters
         for a, b, curve in _pairs(entries):
-            _draw(fill[box], drawn[box], letters & free[box], a, b, curve, paper, ink)
+            _draw(fill[box], drawn[box], free, a, b, curve, paper, ink)
     return drawn
 
 

@@ -154,6 +154,9 @@ def continue_structure(image: np.ndarray, hole: np.ndarray, passes: int = 12) ->
     sq_k = lum * lum * k
     hp_k = (lum - _blur(lum_k, 3.0) / np.maximum(_blur(k, 3.0), 1e-3)) * k
     hsq_k = hp_k * hp_k
+    # Each shift's weight is kept at the hole's pixels only, the only ones the passes read: a crop-sized
+    # map per shift (a dozen or two of them) was most of the memory a large crop took.
+    ty, tx = np.nonzero(hole)
     weights = []
     for dy, dx, c in shifts:
         # Σ over known pairs (x, x+d) of (L(x) - L(x+d))², Gaussian-weighted around each pixel,
@@ -181,19 +184,18 @@ def continue_structure(image: np.ndarray, hole: np.ndarray, passes: int = 12) ->
         fine = np.sqrt(np.maximum(acc[..., 3], 0) / (2 * np.maximum(den, 1e-4)))
         exact = err <= (1 / 255) ** 2
         wgt = wgt * np.maximum(np.clip(fine / FINE_FLOOR - 1, 0, 1), exact)
-        weights.append(wgt.astype(np.float32) / (1.0 + np.hypot(dy, dx) / 8.0))
+        weights.append(wgt[ty, tx].astype(np.float32) / (1.0 + np.hypot(dy, dx) / 8.0))
     # The passes only ever write hole pixels, so they run on the list of hole pixels and, per shift,
     # the pixels their copies come from: the same sums as over whole-crop arrays, about as many
     # times cheaper as the crop is larger than its hole (this loop was half of a page's inpainting).
     h, w = hole.shape
-    ty, tx = np.nonzero(hole)
     value = (image.astype(np.float32) * k[..., None]).reshape(-1, 3)
     filled = known.reshape(-1).copy()
     sources = []
     for (dy, dx, _c), wgt in zip(shifts, weights):
         sy, sx = ty + dy, tx + dx
         inside = (sy >= 0) & (sy < h) & (sx >= 0) & (sx < w)
-        sources.append((np.where(inside, sy * w + sx, 0), wgt[ty, tx] * inside))
+        sources.append((np.where(inside, sy * w + sx, 0), wgt * inside))
     target = ty * w + tx
     for _ in range(passes):
         open_ = ~filled[target]

@@ -178,7 +178,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=["owned", "hole"],
         default="owned",
         help="where the hole weight of the loss goes: the hole pixels whose output ships from the network "
-        "(default), or the whole hole the network is given, settled pixels included (before 0.4)",
+        "(default), or the whole hole the network is given, settled pixels included (as every run before it)",
     )
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--ckpt-every", type=int, default=100)
