@@ -76,21 +76,19 @@ def continue_lines(image: np.ndarray, hole: np.ndarray, fill: np.ndarray, keep: 
         if band.sum() < 32:
             continue
         lum = image[box].mean(axis=2)
-        entries = _entries(image[box], lum, letters, band)
+        ink = band & (np.abs(lum - float(np.median(lum[band]))) > INK_CONTRAST)
+        entries = _entries(image[box], lum, letters, band, ink)
         if len(entries) < 2:
             continue
-        paper = _plain_paper(image[box], lum, band)
-        ink = band & (np.abs(lum - float(np.median(lum[band]))) > INK_CONTRAST)
+        paper = _plain_paper(image[box], band & ~ink)
         free = letters & ~keep[box] if keep is not None else letters
         for a, b, curve in _pairs(entries):
             _draw(fill[box], drawn[box], free, a, b, curve, paper, ink)
     return drawn
 
 
-def _plain_paper(rgb: np.ndarray, lum: np.ndarray, band: np.ndarray) -> np.ndarray | None:
-    """The band's paper colour if what is not ink there is one flat colour, else None."""
-    paper = float(np.median(lum[band]))
-    clear = band & (np.abs(lum - paper) <= INK_CONTRAST)
+def _plain_paper(rgb: np.ndarray, clear: np.ndarray) -> np.ndarray | None:
+    """The band's paper colour if what is not ink there (``clear``) is one flat colour, else None."""
     if clear.sum() < 16:
         return None
     values = rgb[clear]
@@ -108,9 +106,8 @@ class _Entry:
         self.spread = _fit(pts)[1]
 
 
-def _entries(rgb: np.ndarray, lum: np.ndarray, comp: np.ndarray, band: np.ndarray) -> list[_Entry]:
+def _entries(rgb: np.ndarray, lum: np.ndarray, comp: np.ndarray, band: np.ndarray, ink: np.ndarray) -> list[_Entry]:
     paper = float(np.median(lum[band]))
-    ink = band & (np.abs(lum - paper) > INK_CONTRAST)
     if not ink.any():
         return []
     touching = cv2.dilate(comp.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
