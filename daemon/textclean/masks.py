@@ -14,6 +14,11 @@ Every step is a user-settable field of ``MaskParams``:
   of o, a, 口); inpainting a glyph-shaped ring leaves its inside floating.
   Only enclosed holes up to ``max_hole_area`` page pixels are filled, so a
   ring of text around a picture does not swallow the picture.
+
+One step is not a parameter: ``fit_to_ink`` takes each blob on plain ground
+back to the ink in it. The segmenter's blobs spill onto the paper around
+lettering (on the real pages, a third to three quarters of the false
+positives lie 3-10 px from text), and ``grow`` then covers the rims.
 """
 
 from __future__ import annotations
@@ -132,3 +137,62 @@ def grow(mask: np.ndarray, px: int) -> np.ndarray:
         return mask
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1))
     return cv2.dilate(mask, kernel)
+
+
+# fit_to_ink: a pixel is ink when a channel differs from its blob's ground by more than INK_CONTRAST levels.
+# A blob's ground is the commonest colour of the RING_PX ring around it. The ground is plain (paper, a flat
+# balloon or box) when at least GROUND_SHARE of the ring lies within one 8-level bin of it and at most
+# RING_INK_SHARE of the ring is ink; other blobs are left as they are. Without the second rule a blob on light
+# screentone became a sieve of its dots (on the real pages the rule costs 0.001 of mean F1).
+INK_CONTRAST = 40
+INK_REACH_PX = 2
+RING_PX = 3
+GROUND_SHARE = 0.5
+RING_INK_SHARE = 0.1
+
+
+def _disk(r: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+def fit_to_ink(rgb: np.ndarray, mask: np.ndarray, reach: int = INK_REACH_PX) -> np.ndarray:
+    """Clear (in place) the pixels of ``mask``'s blobs on plain ground that lie over ``reach`` px from ink.
+
+    Lettering of either polarity keeps its glyphs and antialiased rims (within ``reach`` of pixels that
+    differ from the ground); blobs on busy ground (art, screentone, gradients) keep every pixel, since there
+    the ground cannot be told from the ink by colour.
+    """
+    if not mask.any():
+        return mask
+    inside = mask > 0
+    n, labels = cv2.connectedComponents(inside.astype(np.uint8), connectivity=8)
+    # Each ring pixel goes to the blob of the highest label within RING_PX; labels fit float32 exactly.
+    near = cv2.dilate(labels.astype(np.float32), _disk(RING_PX)).astype(np.int32)
+    ring = (near > 0) & ~inside
+    owner = near[ring]
+    counted = np.maximum(np.bincount(owner, minlength=n), 1)
+    ground = np.zeros((n, 3), np.int16)
+    plain = np.ones(n, bool)
+    ring_px = rgb[ring]
+    for c in range(3):
+        hist = np.bincount(owner * 32 + (ring_px[:, c] >> 3), minlength=n * 32).reshape(n, 32)
+        # The commonest 8-level bin with its neighbours: a colour on a bin edge still counts as one.
+        padded = np.pad(hist, ((0, 0), (1, 1)))
+        hist = padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]
+        mode = hist.argmax(axis=1)
+        plain &= hist[np.arange(n), mode] >= GROUND_SHARE * counted
+        ground[:, c] = mode * 8 + 4
+    ring_ink = np.abs(ring_px.astype(np.int16) - ground[owner]).max(axis=1) > INK_CONTRAST
+    plain &= np.bincount(owner, weights=ring_ink, minlength=n) <= RING_INK_SHARE * counted
+    plain[0] = False
+    if not plain.any():
+        return mask
+    ys, xs = np.nonzero(inside & plain[labels])
+    blob = labels[ys, xs]
+    contrast = np.abs(rgb[ys, xs].astype(np.int16) - ground[blob]).max(axis=1)
+    ink = np.zeros(mask.shape, np.uint8)
+    ink[ys, xs] = contrast > INK_CONTRAST
+    reached = cv2.dilate(ink, _disk(reach)) > 0
+    far = ~reached[ys, xs]
+    mask[ys[far], xs[far]] = 0
+    return mask

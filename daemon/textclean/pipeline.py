@@ -72,6 +72,9 @@ class PipelineConfig:
     # pages it took hair, faces and foliage for lettering (precision 0.83 -> 0.46 on a manga spread).
     coarse_factor: int = 0
     coarse_min_side: int = 120
+    # Blobs on plain ground are taken back to within 2 px of their ink (masks.fit_to_ink) before the
+    # mask is grown: on the real pages precision rose by 0.01-0.03 with recall within 0.001.
+    fit_to_ink: bool = True
 
 
 def _ceil16(n: int) -> int:
@@ -332,8 +335,7 @@ class Pipeline:
         threshold = params.threshold if params.threshold is not None else self.runner.default_threshold
         self._add_large_lettering(image, k, prob, threshold, cancel)
         binary = self.binary_mask(prob, k, params)
-        if params.check_blobs and self.blob_model is not None:
-            self._drop_art(image, k, prob, binary)
+        self._second_look(image, k, prob, binary, params.check_blobs and self.blob_model is not None)
         del prob
         if k > 1:
             binary = cv2.resize(binary, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -358,13 +360,19 @@ class Pipeline:
         masks.in_bands(binary, clean_band)
         return binary
 
-    def _drop_art(self, image: np.ndarray, k: int, prob: np.ndarray, binary: np.ndarray) -> None:
-        """Clear the blobs of ``binary`` (at 1/k) that the blob check takes for art, band by band."""
+    def _second_look(self, image: np.ndarray, k: int, prob: np.ndarray, binary: np.ndarray, check: bool) -> None:
+        """Look at ``binary``'s blobs (at 1/k) with the page's colours: drop those the blob check takes
+        for art (when ``check``), then fit those on plain ground to their ink; band by band."""
+        if not (check or self.config.fit_to_ink):
+            return
         # Bands of about a thousand rows: the check's per-pixel maps (labels, distances, edges; some
         # 20 B/px) then stay a few MB on a long strip. No blob crosses a cut, so this is exact.
         for y0, y1 in masks.bands(binary, min_rows=1024):
             rgb = _shrink(image[y0 * k : y1 * k], k, to_u8_rgb)
-            blobcheck.drop_art(rgb, prob[y0:y1], binary[y0:y1], self.blob_model)
+            if check:
+                blobcheck.drop_art(rgb, prob[y0:y1], binary[y0:y1], self.blob_model)
+            if self.config.fit_to_ink:
+                masks.fit_to_ink(rgb, binary[y0:y1])
 
     def _add_large_lettering(
         self, image: np.ndarray, k: int, prob: np.ndarray, threshold: float, cancel: CancelCheck | None
