@@ -75,6 +75,11 @@ class PipelineConfig:
     # Blobs on plain ground are taken back to within 2 px of their ink (masks.fit_to_ink) before the
     # mask is grown: on the real pages precision rose by 0.01-0.03 with recall within 0.001.
     fit_to_ink: bool = True
+    # The segmenter's probability is averaged with a second pass at this many times the working scale
+    # (0: off), run only where it can change the mask. On the real pages precision rose to 0.90 and
+    # more on every referenced page (006013 0.812 -> 0.902), where a higher threshold alone gave 0.844
+    # at 0.7; on the validation crops F1 stayed within 0.004 (see the model card).
+    second_scale: float = 1.25
 
 
 def _ceil16(n: int) -> int:
@@ -323,16 +328,20 @@ class Pipeline:
         progress: Progress | None = None,
         cancel: CancelCheck | None = None,
         protect: np.ndarray | None = None,
+        one_pass: bool = False,
     ) -> np.ndarray:
         """H×W uint8 mask (255 = text to remove), post-processed per ``params``.
 
         ``region`` (nonzero): look for text only there. ``protect`` (nonzero): never part of the mask,
         whatever the segmenter or the growing says; faces or a logo the user wants left as they are.
+        ``one_pass``: without the second look at ``second_scale`` (what ``--bubbles-only`` was made on).
         """
         params = (params or MaskParams()).validated()
         h, w = image.shape[:2]
         prob, k = self.probabilities(image, region, progress, cancel)
         threshold = params.threshold if params.threshold is not None else self.runner.default_threshold
+        if not one_pass:
+            self._add_second_scale(image, k, prob, threshold, cancel)
         self._add_large_lettering(image, k, prob, threshold, cancel)
         binary = self.binary_mask(prob, k, params)
         self._second_look(image, k, prob, binary, params.check_blobs and self.blob_model is not None)
@@ -373,6 +382,44 @@ class Pipeline:
                 blobcheck.drop_art(rgb, prob[y0:y1], binary[y0:y1], self.blob_model)
             if self.config.fit_to_ink:
                 masks.fit_to_ink(rgb, binary[y0:y1])
+
+    def _add_second_scale(
+        self, image: np.ndarray, k: int, prob: np.ndarray, threshold: float, cancel: CancelCheck | None
+    ) -> None:
+        """Average into ``prob`` (at 1/k, in place) a pass at ``second_scale`` × the working scale, where it can count.
+
+        Under the mean, a pixel whose first probability is below 2·threshold − 1 stays below the
+        threshold whatever the second pass says, so only the others, with ``margin`` of context (as a
+        tile's middle has), are looked at again: at the shipped threshold (0.6), pixels of 0.2 and more.
+        """
+        s = self.config.second_scale
+        if s <= 1 or not prob.any():
+            return
+        floor = max(0, math.ceil((2 * threshold - 1) * 255))
+        gate = cv2.compare(prob, floor, cv2.CMP_GE) if floor > 0 else np.full(prob.shape, 255, np.uint8)
+        context = self.config.margin  # what a tile has around its middle
+        grown = cv2.dilate(gate, np.ones((2 * context + 1, 2 * context + 1), np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
+        del gate, grown
+        for i in range(1, n):
+            x, y, bw, bh = (int(v) for v in stats[i, :4])
+            # Tall regions (a strip's column of balloons) in pieces, so the upscaled copy stays small.
+            step = max(256, self.config.tile * 2)
+            for top in range(y, y + bh, step):
+                if cancel and cancel():
+                    raise Cancelled()
+                y0, y1 = max(y, top - context), min(y + bh, top + step + context)
+                piece = _shrink(image[y0 * k : y1 * k, x * k : (x + bw) * k], k, to_u8_rgb)
+                ph, pw = piece.shape[:2]
+                up = cv2.resize(piece, (round(pw * s), round(ph * s)), interpolation=cv2.INTER_CUBIC)
+                second = np.zeros(up.shape[:2], np.uint8)
+                self._segment_band(up, second, None, None, cancel)
+                second = cv2.resize(second, (pw, ph), interpolation=cv2.INTER_AREA)
+                c0, c1 = top - y0, min(y + bh, top + step) - y0  # this piece's own rows
+                core = (slice(top, y0 + c1), slice(x, x + bw))
+                own = labels[core] == i
+                first = prob[core]
+                first[own] = (first[own].astype(np.uint16) + second[c0:c1][own] + 1) // 2
 
     def _add_large_lettering(
         self, image: np.ndarray, k: int, prob: np.ndarray, threshold: float, cancel: CancelCheck | None
