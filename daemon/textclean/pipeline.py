@@ -401,10 +401,10 @@ class Pipeline:
         grown = cv2.dilate(gate, np.ones((2 * context + 1, 2 * context + 1), np.uint8))
         n, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
         del gate, grown
+        # Tall regions (a strip's column of balloons) in pieces, so the upscaled copy stays small.
+        step = max(256, self.config.tile * 2)
         for i in range(1, n):
             x, y, bw, bh = (int(v) for v in stats[i, :4])
-            # Tall regions (a strip's column of balloons) in pieces, so the upscaled copy stays small.
-            step = max(256, self.config.tile * 2)
             for top in range(y, y + bh, step):
                 if cancel and cancel():
                     raise Cancelled()
