@@ -76,14 +76,15 @@ def continue_lines(image: np.ndarray, hole: np.ndarray, fill: np.ndarray, keep: 
         if band.sum() < 32:
             continue
         lum = image[box].mean(axis=2)
-        ink = band & (np.abs(lum - float(np.median(lum[band]))) > INK_CONTRAST)
-        entries = _entries(image[box], lum, letters, band, ink)
+        paper = float(np.median(lum[band]))
+        ink = band & (np.abs(lum - paper) > INK_CONTRAST)
+        entries = _entries(image[box], lum, paper, letters, band, ink)
         if len(entries) < 2:
             continue
-        paper = _plain_paper(image[box], band & ~ink)
+        plain = _plain_paper(image[box], band & ~ink)
         free = letters & ~keep[box] if keep is not None else letters
         for a, b, curve in _pairs(entries):
-            _draw(fill[box], drawn[box], free, a, b, curve, paper, ink)
+            _draw(fill[box], drawn[box], free, a, b, curve, plain, ink)
     return drawn
 
 
@@ -106,8 +107,9 @@ class _Entry:
         self.spread = _fit(pts)[1]
 
 
-def _entries(rgb: np.ndarray, lum: np.ndarray, comp: np.ndarray, band: np.ndarray, ink: np.ndarray) -> list[_Entry]:
-    paper = float(np.median(lum[band]))
+def _entries(
+    rgb: np.ndarray, lum: np.ndarray, paper: float, comp: np.ndarray, band: np.ndarray, ink: np.ndarray
+) -> list[_Entry]:
     if not ink.any():
         return []
     touching = cv2.dilate(comp.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0

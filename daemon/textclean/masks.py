@@ -132,11 +132,14 @@ def fill_enclosed(mask: np.ndarray, max_area: int) -> np.ndarray:
     return mask
 
 
+def _disk(r: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
 def grow(mask: np.ndarray, px: int) -> np.ndarray:
     if px <= 0:
         return mask
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1))
-    return cv2.dilate(mask, kernel)
+    return cv2.dilate(mask, _disk(px))
 
 
 # fit_to_ink: a pixel is ink when a channel differs from its blob's ground by more than INK_CONTRAST levels.
@@ -149,10 +152,6 @@ INK_REACH_PX = 2
 RING_PX = 3
 GROUND_SHARE = 0.5
 RING_INK_SHARE = 0.1
-
-
-def _disk(r: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
 def fit_to_ink(rgb: np.ndarray, mask: np.ndarray, reach: int = INK_REACH_PX) -> np.ndarray:

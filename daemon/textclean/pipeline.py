@@ -344,7 +344,7 @@ class Pipeline:
             self._add_second_scale(image, k, prob, threshold, cancel)
         self._add_large_lettering(image, k, prob, threshold, cancel)
         binary = self.binary_mask(prob, k, params)
-        self._second_look(image, k, prob, binary, params.check_blobs and self.blob_model is not None)
+        self._refine_blobs(image, k, prob, binary, params.check_blobs and self.blob_model is not None)
         del prob
         if k > 1:
             binary = cv2.resize(binary, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -369,7 +369,7 @@ class Pipeline:
         masks.in_bands(binary, clean_band)
         return binary
 
-    def _second_look(self, image: np.ndarray, k: int, prob: np.ndarray, binary: np.ndarray, check: bool) -> None:
+    def _refine_blobs(self, image: np.ndarray, k: int, prob: np.ndarray, binary: np.ndarray, check: bool) -> None:
         """Look at ``binary``'s blobs (at 1/k) with the page's colours: drop those the blob check takes
         for art (when ``check``), then fit those on plain ground to their ink; band by band."""
         if not (check or self.config.fit_to_ink):
