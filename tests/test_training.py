@@ -128,6 +128,17 @@ def test_mixed_crops_draws_each_folder_in_its_share(crops, tmp_path):
         MixedCrops([f"{crops}:0.7", f"{crops}:0.6"], size=64)
 
 
+def test_larger_crops_are_stored_and_a_crop_larger_than_them_is_refused(crops, tmp_path):
+    # Training at 512 px needs stored crops of 640 (the ASPP's widest branch only sees context on
+    # crops that large); asking a folder of smaller crops for 512 would silently upscale them.
+    write_synthetic(str(tmp_path), pages=1, seed=5, crops_per_page=1, workers=1, crop=400)
+    assert np.load(tmp_path / "raw.npy", mmap_mode="r").shape == (1, 400, 400, 3)
+    assert json.loads((tmp_path / "meta.json").read_text())["crop"] == 400
+    assert CropDataset(str(tmp_path), size=384)[0]["raw"].shape == (3, 384, 384)
+    with pytest.raises(ValueError, match="--crop-size"):
+        CropDataset(crops, size=512)
+
+
 def test_mining_keeps_crops_of_false_positives(tmp_path):
     from textclean_train.mining import mine
 

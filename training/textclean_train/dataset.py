@@ -53,10 +53,12 @@ def crops_from(
     return out
 
 
-def _make_page_crops(args: tuple[int, str, str, int, bool, bool]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    seed, kind, split, n, text, dense = args
+def _make_page_crops(
+    args: tuple[int, str, str, int, bool, bool, int],
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    seed, kind, split, n, text, dense, crop = args
     sample = make_sample(seed, kind, split, text=text, dense=dense)
-    return crops_from(sample, np.random.default_rng(seed + 7_000_000), n)
+    return crops_from(sample, np.random.default_rng(seed + 7_000_000), n, size=crop)
 
 
 def write_synthetic(
@@ -69,11 +71,13 @@ def write_synthetic(
     workers: int = 2,
     negative_share: float = 0.1,
     dense_share: float = 0.1,
+    crop: int = CROP,
 ) -> None:
     """Generate ``pages`` pages (seeds ``seed..seed+pages-1``) and store their crops.
 
     ``negative_share`` of the pages carry no text at all: art the segmenter must learn to leave alone.
-    ``dense_share`` of the pages add columns of body text.
+    ``dense_share`` of the pages add columns of body text. ``crop`` is the stored crops' side: training
+    on crops of 512 and more (stored at 640 for the scale jitter) needs them larger than the default.
     """
     from .fonts import index_fonts
 
@@ -81,9 +85,9 @@ def write_synthetic(
     os.makedirs(out_dir, exist_ok=True)
     n = pages * crops_per_page
     arrays = {
-        "raw": np.lib.format.open_memmap(os.path.join(out_dir, "raw.npy"), "w+", np.uint8, (n, CROP, CROP, 3)),
-        "clean": np.lib.format.open_memmap(os.path.join(out_dir, "clean.npy"), "w+", np.uint8, (n, CROP, CROP, 3)),
-        "label": np.lib.format.open_memmap(os.path.join(out_dir, "label.npy"), "w+", np.uint8, (n, CROP, CROP)),
+        "raw": np.lib.format.open_memmap(os.path.join(out_dir, "raw.npy"), "w+", np.uint8, (n, crop, crop, 3)),
+        "clean": np.lib.format.open_memmap(os.path.join(out_dir, "clean.npy"), "w+", np.uint8, (n, crop, crop, 3)),
+        "label": np.lib.format.open_memmap(os.path.join(out_dir, "label.npy"), "w+", np.uint8, (n, crop, crop)),
     }
     # Every k-th page is colour, so the share is exact and independent of the seed.
     every = max(1, round(1 / colour_share)) if colour_share > 0 else 0
@@ -97,6 +101,7 @@ def write_synthetic(
             crops_per_page,
             not (neg_every and i % neg_every == neg_every // 2),
             bool(dense_every and i % dense_every == 0),
+            crop,
         )
         for i in range(pages)
     ]
@@ -120,7 +125,7 @@ def write_synthetic(
                 "split": split,
                 "crops_per_page": crops_per_page,
                 "colour_share": colour_share,
-                "crop": CROP,
+                "crop": crop,
                 "negative_share": negative_share,
                 "dense_share": dense_share,
             },
@@ -146,6 +151,12 @@ class CropDataset(Dataset):
         self.raw = np.load(os.path.join(root, "raw.npy"), mmap_mode="r")
         self.clean = np.load(os.path.join(root, "clean.npy"), mmap_mode="r")
         self.label = np.load(os.path.join(root, "label.npy"), mmap_mode="r")
+        if len(self.raw) and size > self.raw.shape[1]:
+            # The crop would be upscaled into a scale the pages never had; make larger crops instead.
+            raise ValueError(
+                f"{root} holds crops of {self.raw.shape[1]} px, smaller than the {size} px asked for "
+                f"(python -m textclean_train.dataset synth ... --crop-size {size * 5 // 4})"
+            )
         self.size, self.scale, self.augment = size, scale, augment
         self.length = length or len(self.raw)
 
@@ -229,6 +240,7 @@ def main() -> None:
     s.add_argument("--workers", type=int, default=2)
     s.add_argument("--negative-share", type=float, default=0.1, help="share of pages with no text at all")
     s.add_argument("--dense-share", type=float, default=0.1, help="share of pages with columns of body text")
+    s.add_argument("--crop-size", type=int, default=CROP, help="side of the stored crops")
     p = sub.add_parser("pairs", help="a folder of raw/clean pairs")
     p.add_argument("pairs_dir")
     p.add_argument("out")
@@ -247,6 +259,7 @@ def main() -> None:
             a.workers,
             a.negative_share,
             a.dense_share,
+            a.crop_size,
         )
     else:
         from .pairs import write_pairs
