@@ -148,10 +148,12 @@ def test_mining_keeps_crops_of_false_positives(tmp_path):
         pages=2,
         threshold=0.05,
         workers=1,
+        crop=400,  # a 512-px campaign stores its negatives at 640; any side other than the default will do
     )
     raw = np.load(tmp_path / "neg" / "raw.npy")
     label = np.load(tmp_path / "neg" / "label.npy")
     assert report["crops"] == len(raw) == len(label) > 0  # at 0.05 any model fires somewhere
+    assert raw.shape[1:] == (400, 400, 3) and report["crop"] == 400
     assert not label.any()
 
 

@@ -29,6 +29,7 @@ import time
 
 import torch
 
+from .dataset import CROP
 from .mining import MINING_SEED, mine
 
 
@@ -41,12 +42,19 @@ def _py(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", f"textclean_train.{module}", *args]
 
 
-def make_data(work: str, pages: int, workers: int, seed: int = 0) -> dict[str, str]:
+def stored_crop(crop: int) -> int:
+    """Side of the stored training crops for ``crop``-px training crops: room for the 0.7x scale jitter."""
+    return max(CROP, crop * 5 // 4)
+
+
+def make_data(work: str, pages: int, workers: int, seed: int = 0, crop: int = 512) -> dict[str, str]:
     data = {name: os.path.join(work, "data", name) for name in ("train", "val", "val_heldout", "dense")}
+    size = ["--crop-size", str(stored_crop(crop))]
+    # Validation stays on 320-px crops, so its figures compare across campaigns.
     jobs = {
         "val": ["--pages", "150", "--seed", "1000000", "--crops-per-page", "2"],
         "val_heldout": ["--pages", "150", "--seed", "2000000", "--split", "heldout", "--crops-per-page", "2"],
-        "train": ["--pages", str(pages), "--seed", str(seed)],
+        "train": ["--pages", str(pages), "--seed", str(seed), *size],
         # Pages with columns of body text, which stage 2 mixes in (old comics set captions and prose this way).
         "dense": [
             "--pages",
@@ -59,6 +67,7 @@ def make_data(work: str, pages: int, workers: int, seed: int = 0) -> dict[str, s
             "0",
             "--dense-share",
             "1.0",
+            *size,
         ],
     }
     for name, args in jobs.items():
@@ -77,6 +86,7 @@ def train_stage(
     threads: int,
     lr: float,
     batch: int,
+    crop: int,
 ) -> str:
     last, done = os.path.join(out, "last.pt"), os.path.join(out, "DONE")
     if os.path.exists(done):
@@ -98,7 +108,7 @@ def train_stage(
         "--batch",
         str(batch),
         "--crop",
-        "256",
+        str(crop),
         "--lr",
         str(lr),
         "--warmup",
@@ -156,7 +166,14 @@ def main(argv: list[str] | None = None) -> None:
         "trained weights keeps seeing the negatives and dense text it learnt from, so stage 1 does not unlearn them",
     )
     ap.add_argument("--lr", type=float, default=0.02)
-    ap.add_argument("--batch", type=int, default=12)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument(
+        "--crop",
+        type=int,
+        default=512,
+        help="training crop side. The ASPP's widest branch (rate 18 at 1/16 scale) reaches 288 px: on "
+        "256-px crops its off-centre taps only ever saw padding, and on full pages they added noise",
+    )
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument(
         "--threads",
@@ -176,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         from textclean.weights import weights_path
 
         init = str(weights_path("segmenter"))
-    data = make_data(a.work, a.pages, a.workers, a.seed)
+    data = make_data(a.work, a.pages, a.workers, a.seed, a.crop)
     threads = a.threads or max(1, torch.get_num_threads())
     # Mining and the final validation need a few minutes at the end; the stages share the rest.
     reserve = 6.0
@@ -190,13 +207,24 @@ def main(argv: list[str] | None = None) -> None:
         threads,
         a.lr,
         a.batch,
+        a.crop,
     )
     negatives = os.path.join(a.work, "data", "negatives1")
     if not os.path.exists(os.path.join(negatives, "meta.json")):
-        print(json.dumps(mine(stage1, negatives, a.mine_pages, MINING_SEED + a.seed, workers=1)), flush=True)
+        report = mine(stage1, negatives, a.mine_pages, MINING_SEED + a.seed, workers=1, crop=stored_crop(a.crop))
+        print(json.dumps(report), flush=True)
     stage2_data = [data["train"], f"{data['dense']}:{a.dense_weight}", f"{negatives}:{a.negative_weight}", *a.mix]
     stage2 = train_stage(
-        os.path.join(a.work, "stage2"), stage2_data, data, left() - 2.0, stage1, a.device, threads, a.lr * 0.5, a.batch
+        os.path.join(a.work, "stage2"),
+        stage2_data,
+        data,
+        left() - 2.0,
+        stage1,
+        a.device,
+        threads,
+        a.lr * 0.5,
+        a.batch,
+        a.crop,
     )
     _run(
         _py(

@@ -63,8 +63,9 @@ def mine(
     threshold: float = 0.5,
     per_page: int = 4,
     workers: int = 2,
+    crop: int = CROP,
 ) -> dict:
-    """Run the model over ``pages`` text-free pages and store crops around its false positives."""
+    """Run the model over ``pages`` text-free pages and store ``crop``-px crops around its false positives."""
     model, _ = load_model("segmenter", segmenter)  # as it ships: weights rounded to fp16
     torch.set_num_threads(max(1, workers))
     raws, fp_pixels, total_pixels = [], 0, 0
@@ -79,21 +80,21 @@ def mine(
             h, w = raw.shape[:2]
             rng = np.random.default_rng(seed + i)
             for cy, cx, _area in false_positive_centres(prob, threshold)[:per_page]:
-                cy += int(rng.integers(-CROP // 4, CROP // 4 + 1))
-                cx += int(rng.integers(-CROP // 4, CROP // 4 + 1))
-                y0 = int(np.clip(cy - CROP // 2, 0, max(0, h - CROP)))
-                x0 = int(np.clip(cx - CROP // 2, 0, max(0, w - CROP)))
-                crop = raw[y0 : y0 + CROP, x0 : x0 + CROP]
-                if crop.shape[:2] == (CROP, CROP):
-                    raws.append(crop)
+                cy += int(rng.integers(-crop // 4, crop // 4 + 1))
+                cx += int(rng.integers(-crop // 4, crop // 4 + 1))
+                y0 = int(np.clip(cy - crop // 2, 0, max(0, h - crop)))
+                x0 = int(np.clip(cx - crop // 2, 0, max(0, w - crop)))
+                piece = raw[y0 : y0 + crop, x0 : x0 + crop]
+                if piece.shape[:2] == (crop, crop):
+                    raws.append(piece)
             if (i + 1) % 50 == 0:
                 print(f"{i + 1}/{pages} pages, {len(raws)} crops, {time.time() - t0:.0f}s", flush=True)
     os.makedirs(out_dir, exist_ok=True)
     n = len(raws)
-    stack = np.stack(raws) if raws else np.zeros((0, CROP, CROP, 3), np.uint8)
+    stack = np.stack(raws) if raws else np.zeros((0, crop, crop, 3), np.uint8)
     np.save(os.path.join(out_dir, "raw.npy"), stack)
     np.save(os.path.join(out_dir, "clean.npy"), stack)  # nothing to remove: the clean page is the page
-    np.save(os.path.join(out_dir, "label.npy"), np.zeros((n, CROP, CROP), np.uint8))
+    np.save(os.path.join(out_dir, "label.npy"), np.zeros((n, crop, crop), np.uint8))
     report = {
         "source": "hard negatives",
         "segmenter": segmenter,
@@ -102,7 +103,7 @@ def mine(
         "threshold": threshold,
         "crops": n,
         "false_positive_share": fp_pixels / max(1, total_pixels),
-        "crop": CROP,
+        "crop": crop,
         "seconds": round(time.time() - t0, 1),
     }
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
