@@ -329,3 +329,34 @@ def test_training_batches_feed_the_network_what_inference_feeds_it():
     assert np.abs(trained_on[painted] - shipped[painted]).max() < 1e-5
     # The loss weights exactly the pixels whose output ships from the network.
     assert np.array_equal(owned[0, 0].numpy() > 0, painted)
+
+
+def test_zeroed_wide_taps_change_nothing_on_a_training_crop_and_something_on_a_page():
+    """The rate-18 ASPP taps sit 288 px from the centre: on a 256-px training crop they only ever
+    met zero padding, so zeroing them leaves that crop's output as it was; on a larger tile they
+    reach features, which is where their untrained weights did harm."""
+    from textclean.models import build
+    from textclean.weights import load
+    from textclean_train.zero_taps import zero_off_centre
+
+    torch.manual_seed(0)
+    shipped = load("segmenter")
+    model = build("segmenter", shipped.config).eval()
+    model.load_state_dict({k: v.float() for k, v in shipped.state_dict.items()})
+    # Untrained taps, as the 0.3 weights had them: about as large as the trained centre.
+    model.aspp.branches[3][0].weight.data.normal_(0, 0.2)
+    crop, page = torch.rand(1, 3, 256, 256), torch.rand(1, 3, 640, 640)
+    with torch.no_grad():
+        before = model(crop), model(page)
+        state = model.state_dict()
+        assert zero_off_centre(state, (18,), model.config.aspp_rates) == ["aspp.branches.3.0.weight"]
+        model.load_state_dict(state)
+        after = model(crop), model(page)
+    w = model.aspp.branches[3][0].weight.detach().clone()
+    assert w[:, :, 1, 1].abs().sum() > 0
+    w[:, :, 1, 1] = 0
+    assert not w.any()  # every off-centre tap, and only those
+    assert torch.allclose(before[0], after[0], atol=1e-5)
+    assert (before[1] - after[1]).abs().max() > 1e-2
+    with pytest.raises(ValueError, match="rate 24"):
+        zero_off_centre(state, (24,), model.config.aspp_rates)
