@@ -49,7 +49,10 @@ def stored_crop(crop: int) -> int:
 
 def make_data(work: str, pages: int, workers: int, seed: int = 0, crop: int = 512) -> dict[str, str]:
     data = {name: os.path.join(work, "data", name) for name in ("train", "val", "val_heldout", "dense")}
-    size = ["--crop-size", str(stored_crop(crop))]
+    side = stored_crop(crop)
+    # Two 640-px crops a page already hold twice the pixels of four 320-px ones (four would make 1800
+    # pages about 20 GB); given after a job's own --crops-per-page, this one wins.
+    size = ["--crop-size", str(side), *(["--crops-per-page", "2"] if side > CROP else [])]
     # Validation stays on 320-px crops, so its figures compare across campaigns.
     jobs = {
         "val": ["--pages", "150", "--seed", "1000000", "--crops-per-page", "2"],
