@@ -29,7 +29,7 @@ import time
 
 import torch
 
-from .dataset import CROP
+from .dataset import CROP, stored_crop
 from .mining import MINING_SEED, mine
 
 
@@ -42,35 +42,31 @@ def _py(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", f"textclean_train.{module}", *args]
 
 
-def stored_crop(crop: int) -> int:
-    """Side of the stored training crops for ``crop``-px training crops: room for the 0.7x scale jitter."""
-    return max(CROP, crop * 5 // 4)
-
-
 def make_data(work: str, pages: int, workers: int, seed: int = 0, crop: int = 512) -> dict[str, str]:
     data = {name: os.path.join(work, "data", name) for name in ("train", "val", "val_heldout", "dense")}
     side = stored_crop(crop)
-    # Two 640-px crops a page already hold twice the pixels of four 320-px ones (four would make 1800
-    # pages about 20 GB); given after a job's own --crops-per-page, this one wins.
-    size = ["--crop-size", str(side), *(["--crops-per-page", "2"] if side > CROP else [])]
+
+    def stored(per_page: int) -> list[str]:
+        # Two 640-px crops a page already hold twice the pixels of four 320-px ones (four would make
+        # 1800 pages about 20 GB).
+        return ["--crop-size", str(side), "--crops-per-page", str(per_page if side == CROP else 2)]
+
     # Validation stays on 320-px crops, so its figures compare across campaigns.
     jobs = {
         "val": ["--pages", "150", "--seed", "1000000", "--crops-per-page", "2"],
         "val_heldout": ["--pages", "150", "--seed", "2000000", "--split", "heldout", "--crops-per-page", "2"],
-        "train": ["--pages", str(pages), "--seed", str(seed), *size],
+        "train": ["--pages", str(pages), "--seed", str(seed), *stored(4)],
         # Pages with columns of body text, which stage 2 mixes in (old comics set captions and prose this way).
         "dense": [
             "--pages",
             str(max(100, pages // 8)),
             "--seed",
             "4000000",
-            "--crops-per-page",
-            "3",
             "--negative-share",
             "0",
             "--dense-share",
             "1.0",
-            *size,
+            *stored(3),
         ],
     }
     for name, args in jobs.items():

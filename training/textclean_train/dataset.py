@@ -26,6 +26,11 @@ from .synth import IGNORE, Sample, make_sample
 CROP = 320
 
 
+def stored_crop(crop: int) -> int:
+    """Side of the stored crops that ``crop``-px training crops need: room for the 0.7× scale jitter."""
+    return max(CROP, crop * 5 // 4)
+
+
 def crops_from(
     sample: Sample, rng: np.random.Generator, n: int, size: int = CROP, text_bias: float = 0.75
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -155,7 +160,7 @@ class CropDataset(Dataset):
             # The crop would be upscaled into a scale the pages never had; make larger crops instead.
             raise ValueError(
                 f"{root} holds crops of {self.raw.shape[1]} px, smaller than the {size} px asked for "
-                f"(python -m textclean_train.dataset synth ... --crop-size {size * 5 // 4})"
+                f"(python -m textclean_train.dataset synth ... --crop-size {stored_crop(size)})"
             )
         self.size, self.scale, self.augment = size, scale, augment
         self.length = length or len(self.raw)
@@ -271,4 +276,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["CROP", "IGNORE", "CropDataset", "MixedCrops", "crops_from", "write_synthetic"]
+__all__ = ["CROP", "IGNORE", "CropDataset", "MixedCrops", "crops_from", "stored_crop", "write_synthetic"]
