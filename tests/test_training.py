@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -360,3 +361,26 @@ def test_zeroed_wide_taps_change_nothing_on_a_training_crop_and_something_on_a_p
     assert (before[1] - after[1]).abs().max() > 1e-2
     with pytest.raises(ValueError, match="rate 24"):
         zero_off_centre(state, (24,), model.config.aspp_rates)
+
+
+def test_worst_crops_rank_a_crop_by_its_errors_and_draw_it(crops):
+    from textclean_train.evaluate import crop_errors, error_montage
+
+    class MarksEverything(torch.nn.Module):
+        def forward(self, x):
+            return torch.full_like(x[:, :1], 5.0)
+
+    rows = crop_errors(MarksEverything(), crops, threshold=0.5)
+    label = np.load(os.path.join(crops, "label.npy"))[:, :320, :320]
+    assert len(rows) == len(label)
+    # Marking everything misses nothing, and its false marks are exactly the pixels more than
+    # 3 px from text or rim; the crops come worst first.
+    assert all(r["missed_px"] == 0 for r in rows)
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    for r in rows:
+        near = cv2.dilate((label[r["index"]] > 0).astype(np.uint8), disk) > 0
+        assert r["false_px"] == int((~near).sum())
+    far = [r["false_px"] for r in rows]
+    assert far == sorted(far, reverse=True) and far[0] > 0
+    image = error_montage(crops, rows[:3])
+    assert image.shape == (2 * 320, 2 * 2 * 320, 3)  # 3 crops, 2 a row, each raw + overlay

@@ -1,6 +1,11 @@
 """Validation figures for checkpoints or shipped weights.
 
     python -m textclean_train.evaluate --val VAL [--val-heldout VAL2] [--segmenter PATH] [--inpainter PATH]
+    python -m textclean_train.evaluate --val VAL2 --only segmenter --worst 12 --montage worst.png
+
+``--worst N`` lists the N validation crops that hold most of the segmenter's errors (misses, and
+marks more than 3 px from text) and ``--montage`` draws them, raw beside the overlay: found text
+green, false positives red, misses blue. The set-wide F1 says how much is wrong; these say what.
 
 PATH is a training checkpoint (``runs/.../best.pt``) or an exported weight
 file; without one, the shipped weights are evaluated. The inpainter is run
@@ -12,6 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 
+import cv2
+import numpy as np
 import torch
 from textclean.models import build
 from textclean.weights import FORMAT, load
@@ -45,6 +52,54 @@ def evaluate_segmenter(
     return out
 
 
+def crop_errors(model: torch.nn.Module, val: str, threshold: float, batch: int = 8) -> list[dict]:
+    """Per validation crop: text pixels, misses, and marks more than ``TOLERANCE_PX`` from text,
+    worst first (by misses + far marks), each with its probability map at ``threshold`` as a mask."""
+    from .dataset import CropDataset
+    from .metrics import IGNORE, TOLERANCE_PX
+
+    ds = CropDataset(val, size=320, augment=False)
+    near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * TOLERANCE_PX + 1, 2 * TOLERANCE_PX + 1))
+    rows = []
+    with torch.no_grad():
+        for i in range(0, len(ds), batch):
+            items = [ds[j] for j in range(i, min(len(ds), i + batch))]
+            prob = torch.sigmoid(model(torch.stack([it["raw"] for it in items]))).numpy()[:, 0]
+            for j, (p, it) in enumerate(zip(prob, items)):
+                label = it["label"][0].numpy().astype(np.uint8)
+                pred, text = (p >= threshold) & (label != IGNORE), label == 1
+                far = cv2.dilate((label > 0).astype(np.uint8), near) == 0
+                missed, false = text & ~pred, pred & far
+                rows.append(
+                    {
+                        "index": i + j,
+                        "text_px": int(text.sum()),
+                        "missed_px": int(missed.sum()),
+                        "false_px": int(false.sum()),
+                        "pred": pred,
+                        "text": text,
+                    }
+                )
+    rows.sort(key=lambda r: -(r["missed_px"] + r["false_px"]))
+    return rows
+
+
+def error_montage(val: str, rows: list[dict], columns: int = 2) -> np.ndarray:
+    """RGB montage of ``rows`` (from ``crop_errors``): each crop raw, then overlaid."""
+    raw = np.load(f"{val}/raw.npy", mmap_mode="r")
+    tiles = []
+    for r in rows:
+        img = np.array(raw[r["index"]][:320, :320])
+        pred, text = r["pred"], r["text"]
+        over = img.astype(np.float32)
+        for where, colour in ((pred & text, (0, 160, 0)), (pred & ~text, (200, 0, 0)), (~pred & text, (0, 0, 220))):
+            over[where] = over[where] * 0.4 + np.array(colour, np.float32) * 0.6
+        tiles.append(np.concatenate([img, over.astype(np.uint8)], 1))
+    while len(tiles) % columns:
+        tiles.append(np.full_like(tiles[0], 255))
+    return np.concatenate([np.concatenate(tiles[k : k + columns], 1) for k in range(0, len(tiles), columns)], 0)
+
+
 def evaluate_inpainter(model: torch.nn.Module, val: str, limit: int = 300) -> dict:
     from .train_inpainter import validate
 
@@ -58,8 +113,28 @@ def main() -> None:
     ap.add_argument("--segmenter", default=None)
     ap.add_argument("--inpainter", default=None)
     ap.add_argument("--only", choices=["segmenter", "inpainter"], default=None)
+    ap.add_argument("--worst", type=int, default=0, help="list the N crops of --val with most segmenter errors")
+    ap.add_argument("--montage", default=None, help="with --worst: draw those crops into this PNG")
+    ap.add_argument("--threshold", type=float, default=None, help="for --worst (default: the model's own)")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    if args.worst:
+        model, meta = load_model("segmenter", args.segmenter)
+        thr = args.threshold if args.threshold is not None else float(meta.get("threshold", 0.5))
+        rows = crop_errors(model, args.val, thr)
+        total = sum(r["missed_px"] + r["false_px"] for r in rows) or 1
+        print(f"threshold {thr}; errors = misses + marks more than 3 px from text, over {len(rows)} crops")
+        for r in rows[: args.worst]:
+            share = (r["missed_px"] + r["false_px"]) / total
+            print(
+                f"crop {r['index']:5d}: text {r['text_px']:6d} px, missed {r['missed_px']:6d}, "
+                f"false {r['false_px']:6d} ({share:.1%} of all errors)"
+            )
+        worst = sum(r["missed_px"] + r["false_px"] for r in rows[: args.worst]) / total
+        print(f"the worst {args.worst} crops hold {worst:.0%} of the errors")
+        if args.montage:
+            cv2.imwrite(args.montage, cv2.cvtColor(error_montage(args.val, rows[: args.worst]), cv2.COLOR_RGB2BGR))
+        return
     if args.only != "inpainter":
         model, _ = load_model("segmenter", args.segmenter)
         print(json.dumps({"segmenter": evaluate_segmenter(model, args.val, args.val_heldout)}, indent=1))
