@@ -90,6 +90,12 @@ def main(argv: list[str] | None = None) -> list[PageScore]:
         "--coarse", type=int, default=None, help="override the pipeline's coarse pass for large lettering (0: off)"
     )
     ap.add_argument(
+        "--second-scale",
+        type=float,
+        default=None,
+        help="override the pipeline's second look (times the working scale; 0: off)",
+    )
+    ap.add_argument(
         "--out", default=os.path.join(tempfile.gettempdir(), "textclean-realpages"), help="folder for the overlays"
     )
     ap.add_argument(
@@ -113,7 +119,8 @@ def main(argv: list[str] | None = None) -> list[PageScore]:
     )
     if not pages:
         sys.exit(f"no pages in {args.pages}: point --pages or TEXTCLEAN_REALPAGES at the real-pages folder")
-    config = PipelineConfig() if args.coarse is None else PipelineConfig(coarse_factor=args.coarse)
+    overrides = {"coarse_factor": args.coarse, "second_scale": args.second_scale}
+    config = PipelineConfig(**{k: v for k, v in overrides.items() if v is not None})
     from textclean.blobcheck import BlobModel
 
     if args.blobcheck is None:
