@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -384,3 +385,26 @@ def test_worst_crops_rank_a_crop_by_its_errors_and_draw_it(crops):
     assert far == sorted(far, reverse=True) and far[0] > 0
     image = error_montage(crops, rows[:3])
     assert image.shape == (2 * 320, 2 * 2 * 320, 3)  # 3 crops, 2 a row, each raw + overlay
+
+
+def test_export_ships_the_threshold_it_is_given_and_scores_there(crops, tmp_path):
+    from textclean.weights import load
+    from textclean_train import train_segmenter
+    from textclean_train.export import export
+
+    train_segmenter.main(
+        ["--data", crops, "--out", str(tmp_path / "run"), "--batch", "2", "--crop", "64", "--width", "0.5"]
+        + ["--aspp-channels", "16", "--decoder-channels", "16", "--workers", "0", "--threads", "1", "--steps", "1"]
+    )
+    out = tmp_path / "weights"
+    out.mkdir()
+    shipped = os.path.join(ROOT, "daemon", "textclean", "weights")
+    for name in os.listdir(shipped):  # the card describes the inpainter from its shipped files
+        if name.startswith("inpainter."):
+            shutil.copy(os.path.join(shipped, name), out)
+    for threshold in (0.7, 0.3):
+        export(
+            str(tmp_path / "run" / "last.pt"), None, crops, None, str(out), "recipe", int8=False, threshold=threshold
+        )
+        meta = load("segmenter", str(out / "segmenter.pt")).meta
+        assert meta["threshold"] == meta["figures"]["threshold"] == threshold
