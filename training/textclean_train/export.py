@@ -520,6 +520,10 @@ def main() -> None:
         ap.error("--val is required")
     if not args.segmenter and not args.inpainter:
         ap.error("give --segmenter, --inpainter or both")
+    from .metrics import MaskCounts
+
+    if args.threshold is not None and args.threshold not in MaskCounts().thresholds:
+        ap.error(f"--threshold must be one of the validation's: {', '.join(map(str, MaskCounts().thresholds))}")
     notes = Path(args.notes).read_text() if args.notes else ""
     recipe = Path(args.data_recipe).read_text().strip()
     card = export(
