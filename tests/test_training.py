@@ -106,6 +106,21 @@ def test_mangaize_gives_ink_tone_and_paper():
     assert (out < 0.1).mean() > 0.02 and (out > 0.9).mean() > 0.2  # solid blacks and paper both present
 
 
+def test_comicize_gives_flat_inks_lines_and_solid_blacks():
+    from textclean_train.art import comicize
+
+    picture = np.full((200, 200, 3), (0.8, 0.55, 0.4), np.float32)  # a skin-like flat
+    picture[60:140, 60:140] = (0.05, 0.05, 0.08)  # dark hair
+    picture += np.random.default_rng(0).normal(0, 0.02, picture.shape).astype(np.float32)  # scan grain
+    out = comicize(picture, np.random.default_rng(3))
+    assert out.shape == picture.shape and out.dtype == np.float32
+    assert (out[75:125, 75:125] == 0).all()  # the dark area printed solid black
+    flat = out[5:40, 5:40].reshape(-1, 3)
+    assert len(np.unique(flat, axis=0)) <= 2  # the grain is gone: one ink (and at most a line)
+    edge = out[57:63, 80:120]
+    assert edge.min() < 0.2  # an ink line (or the black) where the flat meets the dark
+
+
 def test_styled_lettering_keeps_label_and_page_consistent():
     # Warps, jittered glyphs, double outlines and patterned fills all go through the coverage that is
     # painted, so every clearly changed pixel is labelled text, rim or ringing, and is near text.

@@ -391,11 +391,17 @@ def illustration(h: int, w: int, rng: Rng) -> np.ndarray:
 
 
 def colour_page(h: int, w: int, rng: Rng, scenery: bool = True) -> tuple[np.ndarray, list[Bubble]]:
-    from .art import random_picture  # art builds on this module's tones, so it is imported late
+    from .art import comicize, random_picture  # art builds on this module's tones, so it is imported late
 
     img = random_picture(rng, h, w) if rng.random() < 0.6 else None
     if img is None:
         img = illustration(h, w, rng)
+    else:
+        # A child stream, so that every other draw of the page (and so every other page element) stays
+        # what it was before comicize existed.
+        sub = rng.spawn(1)[0]
+        if sub.random() < 0.5:
+            img = comicize(img, sub)
     if scenery and rng.random() < 0.35:
         # Inked props over the colours (multiplied, as line art is printed over flats): hands, heads,
         # buildings and clutter that an old colour comic draws around its balloons.
