@@ -31,7 +31,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from textclean_train.metrics import tolerant_scores
+from textclean_train.metrics import overlay, tolerant_scores
 
 DEFAULT_PAGES = Path(__file__).resolve().parents[2] / "shared" / "realpages"
 
@@ -46,15 +46,6 @@ class PageScore:
 
     def row(self) -> str:
         return f"| {self.name} | {self.precision:.3f} | {self.recall:.3f} | {self.f1:.3f} | {self.area_ratio:.2f} |"
-
-
-def overlay(rgb: np.ndarray, found: np.ndarray, false: np.ndarray, missed: np.ndarray) -> np.ndarray:
-    """The page dimmed, with found text green, false positives red and missed text blue."""
-    out = (rgb.astype(np.float32) * 0.55 + 255 * 0.45).astype(np.uint8)
-    out[found] = (0, 170, 0)
-    out[false] = (230, 0, 0)
-    out[missed] = (0, 60, 255)
-    return out
 
 
 def _runner_for(segmenter: str | None, threshold: float | None):

@@ -54,7 +54,7 @@ def evaluate_segmenter(
 
 def crop_errors(model: torch.nn.Module, val: str, threshold: float, batch: int = 8) -> list[dict]:
     """Per validation crop: text pixels, misses, and marks more than ``TOLERANCE_PX`` from text,
-    worst first (by misses + far marks), each with its probability map at ``threshold`` as a mask."""
+    worst first (by misses + far marks), each with its found, false and missed maps (as ``overlay`` draws)."""
     from .dataset import CropDataset
     from .metrics import IGNORE, TOLERANCE_PX
 
@@ -76,8 +76,9 @@ def crop_errors(model: torch.nn.Module, val: str, threshold: float, batch: int =
                         "text_px": int(text.sum()),
                         "missed_px": int(missed.sum()),
                         "false_px": int(false.sum()),
-                        "pred": pred,
-                        "text": text,
+                        "found": pred & ~far,
+                        "false": false,
+                        "missed": missed,
                     }
                 )
     rows.sort(key=lambda r: -(r["missed_px"] + r["false_px"]))
@@ -85,16 +86,14 @@ def crop_errors(model: torch.nn.Module, val: str, threshold: float, batch: int =
 
 
 def error_montage(val: str, rows: list[dict], columns: int = 2) -> np.ndarray:
-    """RGB montage of ``rows`` (from ``crop_errors``): each crop raw, then overlaid."""
+    """RGB montage of ``rows`` (from ``crop_errors``): each crop raw, then overlaid as ``bench/realpages.py`` does."""
+    from .metrics import overlay
+
     raw = np.load(f"{val}/raw.npy", mmap_mode="r")
     tiles = []
     for r in rows:
         img = np.array(raw[r["index"]][:320, :320])
-        pred, text = r["pred"], r["text"]
-        over = img.astype(np.float32)
-        for where, colour in ((pred & text, (0, 160, 0)), (pred & ~text, (200, 0, 0)), (~pred & text, (0, 0, 220))):
-            over[where] = over[where] * 0.4 + np.array(colour, np.float32) * 0.6
-        tiles.append(np.concatenate([img, over.astype(np.uint8)], 1))
+        tiles.append(np.concatenate([img, overlay(img, r["found"], r["false"], r["missed"])], 1))
     while len(tiles) % columns:
         tiles.append(np.full_like(tiles[0], 255))
     return np.concatenate([np.concatenate(tiles[k : k + columns], 1) for k in range(0, len(tiles), columns)], 0)

@@ -522,8 +522,9 @@ def main() -> None:
         ap.error("give --segmenter, --inpainter or both")
     from .metrics import MaskCounts
 
-    if args.threshold is not None and args.threshold not in MaskCounts().thresholds:
-        ap.error(f"--threshold must be one of the validation's: {', '.join(map(str, MaskCounts().thresholds))}")
+    thresholds = MaskCounts().thresholds
+    if args.threshold is not None and args.threshold not in thresholds:
+        ap.error(f"--threshold must be one of the validation's: {', '.join(map(str, thresholds))}")
     notes = Path(args.notes).read_text() if args.notes else ""
     recipe = Path(args.data_recipe).read_text().strip()
     card = export(

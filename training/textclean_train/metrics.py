@@ -81,6 +81,15 @@ def tolerant_scores(
     return p, r, 2 * p * r / max(1e-9, p + r), found, false, missed
 
 
+def overlay(rgb: np.ndarray, found: np.ndarray, false: np.ndarray, missed: np.ndarray) -> np.ndarray:
+    """The image dimmed, with found text green, false positives red and missed text blue."""
+    out = (rgb.astype(np.float32) * 0.55 + 255 * 0.45).astype(np.uint8)
+    out[found] = (0, 170, 0)
+    out[false] = (230, 0, 0)
+    out[missed] = (0, 60, 255)
+    return out
+
+
 def psnr_in(pred: np.ndarray, target: np.ndarray, hole: np.ndarray) -> float:
     """PSNR over hole pixels only; images in [0, 1]."""
     m = hole.astype(bool)
