@@ -121,6 +121,38 @@ def test_comicize_gives_flat_inks_lines_and_solid_blacks():
     assert edge.min() < 0.2  # an ink line (or the black) where the flat meets the dark
 
 
+def test_clipped_balloon_keeps_the_frame_and_sets_text_beside_it():
+    # Lettering a few px from a panel's frame line is what real balloons at a panel's edge have, and
+    # what floating balloons (which paint over the frames they cross) never gave the segmenter.
+    from textclean_train.pages import clipped_balloon
+
+    near = 0
+    for seed in range(30):
+        img = np.full((400, 500), 0.5, np.float32)
+        panel, frame = (50, 40, 450, 360), 3
+        b = clipped_balloon(img, np.random.default_rng(seed), panel, frame)
+        assert (img[: 40 - frame] == 0.5).all() and (img[:, : 50 - frame] == 0.5).all()  # nothing outside the panel
+        assert (img[40:42, 50:450] == 0).all() and (img[40:360, 448:450] == 0).all()  # the frame, intact
+        if b is None:
+            continue
+        assert panel[0] + frame < b.x0 < b.x1 < panel[2] - frame and panel[1] + frame < b.y0 < b.y1 < panel[3] - frame
+        assert (img[b.y0 : b.y1, b.x0 : b.x1] > 0.8).mean() > 0.8  # the text box is mostly balloon interior
+        near += min(b.x0 - panel[0], panel[2] - b.x1, b.y0 - panel[1], panel[3] - b.y1) <= frame + 12
+    assert near >= 15  # most set their text within a few px of the frame
+
+
+def test_framed_captions_sit_against_the_frame():
+    from textclean_train.pages import framed_captions
+
+    img = np.full((500, 700, 3), 0.3, np.float32)
+    bubbles = framed_captions(img, np.random.default_rng(2))
+    assert bubbles
+    edge = img[:, :3].reshape(-1, 3)
+    assert (edge > 0.7).all()  # the page's margin is paper now
+    for b in bubbles:
+        assert (img[b.y0 : b.y1, b.x0 : b.x1] > 0.4).mean() > 0.8  # caption tint or balloon, not the picture
+
+
 def test_styled_lettering_keeps_label_and_page_consistent():
     # Warps, jittered glyphs, double outlines and patterned fills all go through the coverage that is
     # painted, so every clearly changed pixel is labelled text, rim or ringing, and is near text.
