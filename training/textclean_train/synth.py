@@ -253,7 +253,7 @@ def make_sample(
         _place_free(page, rng, split, alpha, sfx=False, colour=kind != "manga")
     for _ in range(int(rng.integers(1, 4)) if text and dense else 0):
         _place_paragraphs(page, clean, rng, split, alpha, colour=kind != "manga")
-    if kind == "colour" and rng.random() < 0.25:  # old comics: colour printed as dot screens
+    if kind == "colour" and rng.random() < 0.4:  # old comics: colour printed as dot screens
         hrng = np.random.default_rng(seed + 11)
         page = lettering.print_halftone(page, hrng)
         clean = lettering.print_halftone(clean, np.random.default_rng(seed + 11))
