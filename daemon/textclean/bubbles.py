@@ -57,8 +57,8 @@ def bubble_area(image: np.ndarray, text: np.ndarray) -> np.ndarray:
         if len(values) < 8:
             continue
         median = np.median(values, axis=0)
-        off = np.abs(values - median).max(axis=1) > TOLERANCE
-        if off.mean() > RING_OUTLIERS:
+        deviation = np.abs(values - median).max(axis=1)
+        if (deviation > TOLERANCE).mean() > RING_OUTLIERS:
             continue  # text over art or over a balloon's outline
         # The text counts as the bubble's colour for the fill, but not ink that runs on out of it: a
         # mask grown onto the balloon's outline would otherwise open the outline to the fill, and the
@@ -68,7 +68,7 @@ def bubble_area(image: np.ndarray, text: np.ndarray) -> np.ndarray:
         line = np.isin(pieces, np.unique(pieces[ink & ~comp])) & ink & comp
         crop[comp & ~line] = median.astype(np.uint8)
         ys, xs = np.nonzero(ring)
-        best = int(np.argmin(np.abs(values - median).max(axis=1)))
+        best = int(np.argmin(deviation))
         seeds.append((int(ys[best]) + box[0].start, int(xs[best]) + box[1].start))
     area = np.zeros((h, w), bool)
     filled = np.zeros((h + 2, w + 2), np.uint8)  # floodFill's mask: also stops later fills at known regions

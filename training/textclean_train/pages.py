@@ -486,12 +486,17 @@ def colour_page(h: int, w: int, rng: Rng, scenery: bool = True) -> tuple[np.ndar
 CAPTION_TINTS = ((1.0, 0.93, 0.55), (1.0, 0.85, 0.45), (0.98, 0.95, 0.78), (0.75, 0.88, 1.0), (1.0, 0.8, 0.8))
 
 
+def _fill_tint(box: np.ndarray, rng: Rng) -> None:
+    """Fill a caption box (a view of a colour page) with one of the caption tints, slightly off."""
+    tint = np.array(CAPTION_TINTS[int(rng.integers(len(CAPTION_TINTS)))], np.float32)
+    box[:] = np.clip(tint + rng.normal(0, 0.03, 3), 0, 1)
+
+
 def _tinted_caption(img: np.ndarray, rng: Rng, cx: int, cy: int, rx: int, ry: int) -> Bubble:
     """A rectangular caption box of a light tint with a black border, on a colour (H×W×3) page."""
     h, w = img.shape[:2]
     x0, y0, x1, y1 = max(0, cx - rx), max(0, cy - ry // 2), min(w, cx + rx), min(h, cy + ry // 2)
-    tint = np.array(CAPTION_TINTS[int(rng.integers(len(CAPTION_TINTS)))], np.float32)
-    img[y0:y1, x0:x1] = np.clip(tint + rng.normal(0, 0.03, 3), 0, 1)
+    _fill_tint(img[y0:y1, x0:x1], rng)
     cv2.rectangle(img, (x0, y0), (x1 - 1, y1 - 1), (0.0, 0.0, 0.0), int(rng.integers(1, 4)))
     return Bubble(x0 + 5, y0 + 5, x1 - 5, y1 - 5)
 
@@ -522,8 +527,7 @@ def framed_captions(img: np.ndarray, rng: Rng) -> list[Bubble]:
         left, top = rng.random() < 0.5, rng.random() < 0.6
         cx0 = x0 if left else x1 - cw
         cy0 = y0 if top else y1 - ch
-        tint = np.array(CAPTION_TINTS[int(rng.integers(len(CAPTION_TINTS)))], np.float32)
-        img[cy0 : cy0 + ch, cx0 : cx0 + cw] = np.clip(tint + rng.normal(0, 0.03, 3), 0, 1)
+        _fill_tint(img[cy0 : cy0 + ch, cx0 : cx0 + cw], rng)
         cv2.rectangle(img, (cx0, cy0), (cx0 + cw - 1, cy0 + ch - 1), (0.0, 0.0, 0.0), frame)
         gap = frame + int(rng.integers(2, 8))
         if cw - 2 * gap >= 12 and ch - 2 * gap >= 12:
