@@ -455,3 +455,30 @@ def test_export_ships_the_threshold_it_is_given_and_scores_there(crops, tmp_path
         )
         meta = load("segmenter", str(out / "segmenter.pt")).meta
         assert meta["threshold"] == meta["figures"]["threshold"] == threshold
+
+
+def test_kept_candidate_resumes_with_its_history(crops, tmp_path):
+    """A candidate kept in the repository (run folders get wiped) must load as weights, start a new run
+    with the same parameters, and carry its stages on to that run's history."""
+    from textclean.weights import load
+    from textclean_train import train_segmenter
+    from textclean_train.export import _checkpoint_facts
+    from textclean_train.keep import keep
+
+    small = ["--batch", "2", "--crop", "64", "--width", "0.5", "--aspp-channels", "16", "--decoder-channels", "16"]
+    small += ["--workers", "0", "--threads", "1"]
+    train_segmenter.main(["--data", crops, "--out", str(tmp_path / "a"), "--steps", "2", *small])
+    kept = tmp_path / "kept.pt"
+    meta = keep(str(tmp_path / "a" / "last.pt"), str(kept), "a summary")
+    assert meta["step"] == 2 and meta["summary"] == "a summary" and len(meta["commands"]) == 1
+    trained = torch.load(tmp_path / "a" / "last.pt", weights_only=True)["model"]
+    w = load("segmenter", str(kept))
+    for k, v in trained.items():
+        assert torch.equal(w.state_dict[k], v.half() if v.is_floating_point() else v), k
+
+    train_segmenter.main(
+        ["--data", crops, "--out", str(tmp_path / "b"), "--steps", "1", "--init-from", str(kept), *small]
+    )
+    facts = _checkpoint_facts(str(tmp_path / "b" / "last.pt"), "train_segmenter")
+    assert [st["steps"] for st in facts["stages"]] == [2, 1]
+    assert "--out " + str(tmp_path / "a") in facts["stages"][0]["command"]

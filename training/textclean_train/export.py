@@ -104,6 +104,14 @@ def _checkpoint_facts(path: str, module: str) -> dict:
     }
 
 
+def stage_commands(stages: list[dict]) -> list[str]:
+    """Each stage's command, noting where its time budget stopped it short of its planned steps."""
+    return [
+        st["command"] + (f"  (stopped at step {st['steps']} of {st['planned']})" if st["steps"] < st["planned"] else "")
+        for st in stages
+    ]
+
+
 def _command(module: str, args: dict) -> str:
     def flag(k: str, v: object) -> str:
         name = f"--{k.replace('_', '-')}"
@@ -165,11 +173,7 @@ def export(
             "step": facts["step"],
             "wall_s": facts["wall_s"],
             "params": params,
-            "commands": [
-                st["command"]
-                + (f"  (stopped at step {st['steps']} of {st['planned']})" if st["steps"] < st["planned"] else "")
-                for st in facts["stages"]
-            ],
+            "commands": stage_commands(facts["stages"]),
             "hardware": card["hardware"],
             "loss": facts["loss"],
             "train_args": facts["args"],
