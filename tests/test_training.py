@@ -471,6 +471,10 @@ def test_kept_candidate_resumes_with_its_history(crops, tmp_path):
     kept = tmp_path / "kept.pt"
     meta = keep(str(tmp_path / "a" / "last.pt"), str(kept), "a summary")
     assert meta["step"] == 2 and meta["summary"] == "a summary" and len(meta["commands"]) == 1
+    before = kept.read_bytes()
+    with pytest.raises(SystemExit, match="exists"):
+        keep(str(tmp_path / "a" / "last.pt"), str(kept))
+    assert kept.read_bytes() == before
     trained = torch.load(tmp_path / "a" / "last.pt", weights_only=True)["model"]
     w = load("segmenter", str(kept))
     for k, v in trained.items():

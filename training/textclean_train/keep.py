@@ -1,4 +1,4 @@
-"""Keep a training checkpoint as a small fp16 weight file that a later session can resume from.
+"""Keep a segmenter training checkpoint as a small fp16 weight file that a later session can resume from.
 
     python -m textclean_train.keep runs/c13/stage1/last.pt training/candidates/c13-stage1.pt \
         --summary "real pages at 0.8, no check: ..."
@@ -22,8 +22,11 @@ from textclean.weights import save
 from .export import _checkpoint_facts, stage_commands
 
 
-def keep(checkpoint: str, out: str, summary: str = "") -> dict:
-    """Write ``checkpoint`` (a training checkpoint) to ``out`` as a weight file; returns its metadata."""
+def keep(checkpoint: str, out: str, summary: str = "", overwrite: bool = False) -> dict:
+    """Write ``checkpoint`` (a segmenter training checkpoint) to ``out`` as a weight file; returns its metadata."""
+    if Path(out).exists() and not overwrite:
+        # A kept candidate may be the only copy of hours of training.
+        raise SystemExit(f"{out} exists; give another name, or --overwrite to replace it")
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     if "model" not in ckpt:
         raise SystemExit(f"{checkpoint} is not a training checkpoint (no 'model' in it)")
@@ -47,8 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("checkpoint")
     ap.add_argument("out")
     ap.add_argument("--summary", default="", help="what it scored, in a line (kept in its metadata)")
+    ap.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     a = ap.parse_args(argv)
-    meta = keep(a.checkpoint, a.out, a.summary)
+    meta = keep(a.checkpoint, a.out, a.summary, a.overwrite)
     print(f"{a.out}: {meta['step']} steps, {meta['wall_s'] / 60:.0f} min over {len(meta['commands'])} stages")
 
 
