@@ -462,7 +462,7 @@ def test_kept_candidate_resumes_with_its_history(crops, tmp_path):
     with the same parameters, and carry its stages on to that run's history."""
     from textclean.weights import load
     from textclean_train import train_segmenter
-    from textclean_train.export import _checkpoint_facts
+    from textclean_train.export import checkpoint_facts
     from textclean_train.keep import keep
 
     small = ["--batch", "2", "--crop", "64", "--width", "0.5", "--aspp-channels", "16", "--decoder-channels", "16"]
@@ -483,6 +483,6 @@ def test_kept_candidate_resumes_with_its_history(crops, tmp_path):
     train_segmenter.main(
         ["--data", crops, "--out", str(tmp_path / "b"), "--steps", "1", "--init-from", str(kept), *small]
     )
-    facts = _checkpoint_facts(str(tmp_path / "b" / "last.pt"), "train_segmenter")
+    facts = checkpoint_facts(str(tmp_path / "b" / "last.pt"), "train_segmenter")
     assert [st["steps"] for st in facts["stages"]] == [2, 1]
     assert "--out " + str(tmp_path / "a") in facts["stages"][0]["command"]

@@ -77,7 +77,7 @@ def _kind_of(path: str) -> str:
     return torch.load(path, map_location="cpu", weights_only=True)["kind"]
 
 
-def _checkpoint_facts(path: str, module: str) -> dict:
+def checkpoint_facts(path: str, module: str) -> dict:
     """Steps, wall time and commands of a checkpoint and of any run it was initialised from."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     args = json.loads(ckpt.get("args", "{}"))
@@ -93,7 +93,7 @@ def _checkpoint_facts(path: str, module: str) -> dict:
     parent = args.get("init_from")
     if parent and os.path.exists(parent):
         is_weights = torch.load(parent, map_location="cpu", weights_only=True).get("format") == FORMAT
-        stages = (_weight_file_facts(parent) if is_weights else _checkpoint_facts(parent, module))["stages"] + stages
+        stages = (_weight_file_facts(parent) if is_weights else checkpoint_facts(parent, module))["stages"] + stages
     return {
         "stages": stages,
         "step": sum(st["steps"] for st in stages),
@@ -161,7 +161,7 @@ def export(
         if ckpt_path is None:
             card[kind] = _shipped_card_entry(kind, out)
             continue
-        facts = _checkpoint_facts(ckpt_path, f"train_{kind}")
+        facts = checkpoint_facts(ckpt_path, f"train_{kind}")
         model, _ = load_model(kind, ckpt_path)
         if kind == "segmenter":
             figures = evaluate_segmenter(model, val, heldout, threshold)

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from textclean.weights import save
 
-from .export import _checkpoint_facts, stage_commands
+from .export import checkpoint_facts, stage_commands
 
 
 def keep(checkpoint: str, out: str, summary: str = "", overwrite: bool = False) -> dict:
@@ -30,7 +30,7 @@ def keep(checkpoint: str, out: str, summary: str = "", overwrite: bool = False) 
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     if "model" not in ckpt:
         raise SystemExit(f"{checkpoint} is not a training checkpoint (no 'model' in it)")
-    facts = _checkpoint_facts(checkpoint, "train_segmenter")
+    facts = checkpoint_facts(checkpoint, "train_segmenter")
     meta = {
         "step": facts["step"],
         "wall_s": facts["wall_s"],
