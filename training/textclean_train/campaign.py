@@ -12,7 +12,10 @@ rerun with the same ``--work`` resumes):
 3. mines hard negatives: runs stage 1's model over text-free pages and keeps crops of what it marks;
 4. stage 2: trains on to the end of the budget with those crops oversampled (``--negative-weight`` of each
    batch) and pages of dense body text mixed in (``--dense-weight``);
-5. prints the validation figures of the result and the commands that export it and refit the blob
+5. with ``--keep PREFIX``, writes each finished stage to ``PREFIX-stage1.pt`` / ``PREFIX-stage2.pt`` at once
+   (``keep``'s small fp16 file, e.g. ``--keep training/candidates/c15``), since a session can be cut off
+   and the machine wiped before anyone keeps it by hand: c14's stage 1 (76 CPU-minutes) was lost that way;
+6. prints the validation figures of the result and the commands that export it and refit the blob
    check (``train_blobcheck``) to it.
 
 Every stage's command, steps and wall time are in its checkpoint, which ``export`` copies to the model card.
@@ -30,6 +33,7 @@ import time
 import torch
 
 from .dataset import CROP, stored_crop
+from .keep import keep
 from .mining import MINING_SEED, mine
 
 
@@ -181,8 +185,23 @@ def main(argv: list[str] | None = None) -> None:
         help="torch threads for training (0: all cores). Give 1 on a CPU shared with other work: "
         "OpenMP threads that wait on a busy core slowed a 2-thread run tenfold here",
     )
+    ap.add_argument(
+        "--keep",
+        default=None,
+        metavar="PREFIX",
+        help="write each finished stage to PREFIX-stageN.pt as a candidate (see textclean_train.keep)",
+    )
     a = ap.parse_args(argv)
     t0 = time.time()
+
+    def kept(stage: str, n: int) -> None:
+        if not a.keep:
+            return
+        out = f"{a.keep}-stage{n}.pt"
+        if os.path.exists(out):  # a resumed campaign already kept this stage
+            return
+        meta = keep(stage, out, f"stage {n} of campaign {a.work}, kept as it finished; not yet measured")
+        print(f"kept {out}: {meta['step']} steps", flush=True)
 
     def left() -> float:
         return a.minutes - (time.time() - t0) / 60
@@ -208,6 +227,7 @@ def main(argv: list[str] | None = None) -> None:
         a.batch,
         a.crop,
     )
+    kept(stage1, 1)
     negatives = os.path.join(a.work, "data", "negatives1")
     if not os.path.exists(os.path.join(negatives, "meta.json")):
         report = mine(stage1, negatives, a.mine_pages, MINING_SEED + a.seed, workers=1, crop=stored_crop(a.crop))
@@ -225,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         a.batch,
         a.crop,
     )
+    kept(stage2, 2)
     _run(
         _py(
             "evaluate",
