@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> list[PageScore]:
         default=None,
         help="override the pipeline's second look (times the working scale; 0: off)",
     )
+    ap.add_argument("--tile", type=int, default=None, help="override the pipeline's largest tile side")
+    ap.add_argument("--margin", type=int, default=None, help="override the tiles' overlap margin")
     ap.add_argument(
         "--out", default=os.path.join(tempfile.gettempdir(), "textclean-realpages"), help="folder for the overlays"
     )
@@ -110,7 +112,12 @@ def main(argv: list[str] | None = None) -> list[PageScore]:
     )
     if not pages:
         sys.exit(f"no pages in {args.pages}: point --pages or TEXTCLEAN_REALPAGES at the real-pages folder")
-    overrides = {"coarse_factor": args.coarse, "second_scale": args.second_scale}
+    overrides = {
+        "coarse_factor": args.coarse,
+        "second_scale": args.second_scale,
+        "tile": args.tile,
+        "margin": args.margin,
+    }
     config = PipelineConfig(**{k: v for k, v in overrides.items() if v is not None})
     from textclean.blobcheck import BlobModel
 
