@@ -1,0 +1,49 @@
+"""The whole-page validation's counting (bench/heldout_pages.py), and the bubble fill's lace cut."""
+
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+
+from heldout_pages import page_counts, scores  # noqa: E402
+from textclean.bubbles import _without_lace  # noqa: E402
+
+
+def _label() -> np.ndarray:
+    label = np.zeros((60, 80), np.uint8)
+    label[20:30, 10:40] = 1
+    label[40:45, 50:70] = 255  # ignored: JPEG ringing
+    return label
+
+
+def test_exact_mask_scores_one_and_ignored_pixels_count_for_neither_side():
+    label = _label()
+    mask = np.where(label > 0, 255, 0).astype(np.uint8)  # also marks the ignored pixels
+    f = scores(page_counts(mask, label))
+    assert f["strict_precision"] == f["strict_recall"] == f["tolerant_f1"] == 1.0
+
+
+def test_tolerance_forgives_a_shift_of_two_pixels_but_not_art_far_away():
+    label = _label()
+    shifted = np.zeros_like(label)
+    shifted[22:32, 10:40] = 255
+    f = scores(page_counts(shifted, label))
+    assert f["strict_precision"] < 0.9 and f["tolerant_precision"] == 1.0 and f["tolerant_recall"] == 1.0
+    shifted[0:10, 60:80] = 255  # an eye, far from any text
+    g = scores(page_counts(shifted, label))
+    assert g["tolerant_precision"] == 300 / 500 and g["tolerant_recall"] == 1.0
+    # Pooled over pages, not averaged: two pages' counts add.
+    assert scores(page_counts(shifted, label) + page_counts(shifted, label)) == g
+
+
+def test_a_balloon_fill_loses_the_lace_it_leaked_into():
+    region = np.zeros((80, 120), bool)
+    region[10:60, 10:60] = True  # the balloon's inside
+    region[30:33, 60:110] = True  # a 3-px channel out past the outline
+    region[20:50, 100:110:2] = True  # and lace between dots beyond it
+    body = _without_lace(region)
+    assert body[12:58, 12:58].all()
+    assert not body[:, 62:].any()
+    assert not _without_lace(np.eye(30, dtype=bool)).any()  # all lace: no balloon
