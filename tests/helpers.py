@@ -28,9 +28,11 @@ def free_port() -> int:
 
 
 class RunningServer:
-    def __init__(self, pipeline, endpoint: str | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self, pipeline, endpoint: str | None = None, limits: Limits | None = None, heartbeat_ms: int = 500
+    ) -> None:
         self.endpoint = endpoint or f"tcp://127.0.0.1:{free_port()}"
-        self.server = Server(pipeline, self.endpoint, limits, heartbeat_ms=500)
+        self.server = Server(pipeline, self.endpoint, limits, heartbeat_ms=heartbeat_ms)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         assert self.server.wait_ready(10)

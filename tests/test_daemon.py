@@ -261,15 +261,21 @@ def test_non_loopback_bind_is_refused_without_keys(pipeline):
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_frames_over_100_mb_both_ways(daemon, transport):
+def test_frames_over_100_mb_both_ways(pipeline, transport):
+    # A 5 ms heartbeat: libzmq only counts whole frames as life, so a timeout
+    # of three heartbeats would drop the client mid-frame (as a 1.5 s one did on CI).
+    daemon = RunningServer(pipeline, heartbeat_ms=5)
     h, w = 5200, 5200  # RGBA u8: 108 MB each way
     a = np.empty((h, w, 4), np.uint8)
     a[..., 0] = np.arange(w, dtype=np.uint32) % 251
     a[..., 1] = (np.arange(h, dtype=np.uint32) % 241)[:, None]
     a[..., 2:] = 77
     hole = np.zeros((h, w), np.uint8)  # no hole: the transfer is what is tested
-    with tc.connect(daemon.endpoint, transport=transport, timeout=120) as c:
-        out = c.inpaint(as_image(a, "RGBA"), as_image(hole, "GRAY"))
+    try:
+        with tc.connect(daemon.endpoint, transport=transport, timeout=120) as c:
+            out = c.inpaint(as_image(a, "RGBA"), as_image(hole, "GRAY"))
+    finally:
+        daemon.stop()
     assert len(out.data) == a.nbytes
     assert np.array_equal(as_array(out), a)
 

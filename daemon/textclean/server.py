@@ -92,6 +92,20 @@ class FairQueue:
         return None
 
 
+#: The slowest transfer a peer may make and keep its connection (bytes/s).
+SLOWEST_TRANSFER = 50_000_000
+
+
+def heartbeat_timeout_ms(interval_ms: int, limits: Limits) -> int:
+    """How long a silent peer is kept: three heartbeats, or the largest frame's transfer.
+
+    libzmq restarts the timeout only when a whole frame has arrived, so a
+    timeout shorter than one big frame's transfer drops a healthy client in
+    the middle of its image (CI lost a 108 MB frame to a 1.5 s timeout).
+    """
+    return max(3 * interval_ms, -(-limits.max_message_bytes * 1000 // SLOWEST_TRANSFER))
+
+
 class Server:
     """Serve ``pipeline`` on ``endpoint`` until ``stop()`` (or SIGTERM via the daemon CLI)."""
 
@@ -131,7 +145,7 @@ class Server:
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
         sock.setsockopt(zmq.HEARTBEAT_IVL, self.heartbeat_ms)
-        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, self.heartbeat_ms * 3)
+        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, heartbeat_timeout_ms(self.heartbeat_ms, self.limits))
         sock.setsockopt(zmq.SNDHWM, 0)
         if self.curve:
             from zmq.auth.thread import ThreadAuthenticator

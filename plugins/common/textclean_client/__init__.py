@@ -160,7 +160,10 @@ class _PyzmqTransport:
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.HEARTBEAT_IVL, 1000)
-        self.sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)
+        # libzmq restarts this timeout only when a whole frame has arrived, and
+        # a reply of some hundred MB can take seconds on a busy machine; a dead
+        # daemon shows up at once as a disconnect anyway.
+        self.sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 60_000)
         if curve:
             self.sock.curve_serverkey = curve["server_public"]
             self.sock.curve_publickey = curve["client_public"]
