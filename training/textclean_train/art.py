@@ -152,3 +152,65 @@ def comicize(rgb: np.ndarray, rng: Rng) -> np.ndarray:
     out = flats * lines[..., None]
     out[gray < float(rng.uniform(0.1, 0.25))] = 0.0  # dark hair, shadows and clothes printed solid black
     return np.clip(out, 0, 1).astype(np.float32)
+
+
+# The inks of old four-colour printing: each of cyan, magenta and yellow at none, a light or mid
+# screen, or solid. Light tints are most of a page's colour.
+INK_LEVELS = np.array([0.0, 0.2, 0.45, 1.0], np.float32)
+INK_WEIGHTS = np.array([0.45, 0.3, 0.15, 0.1])
+
+
+def _ink_colour(rng: Rng) -> np.ndarray:
+    cmy = INK_LEVELS[rng.choice(len(INK_LEVELS), 3, p=INK_WEIGHTS)]
+    return 1.0 - cmy  # cyan takes red away, magenta green, yellow blue
+
+
+def inked_panel(h: int, w: int, rng: Rng) -> np.ndarray:
+    """An old colour comic's panel: a black plate of drawn scenery over misregistered flat colours.
+
+    On a 1950s page of the real-page set, c15 (which marks little art on our pages) covered an
+    illustration's foliage, a figure's hatched dark skin and a bird's feathers in red: pen hatching
+    and feathering over pastel flats, dot-printed. Our colour pages had smooth or traced art only.
+    The black plate here is a manga panel's drawing (props, hatching, faces, marks); the colourist
+    filled the plate's enclosed regions, or laid loose shapes, with a few inks, printed a few pixels
+    off the line art.
+    """
+    # pages, marks and scenery build on each other and on this module: imported late
+    from .marks import scatter_marks
+    from .pages import draw_hatching, draw_line_art
+    from .scenery import scatter_props, street_scene
+
+    # The black plate holds line art and solid blacks only: the greys of such a page are colour dots.
+    plate = np.ones((h, w), np.float32)
+    box = (0, 0, w, h)
+    base = rng.random()
+    picture = random_picture(rng, h, w) if base < 0.35 else None
+    if picture is not None:
+        gray = cv2.bilateralFilter(cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY), 7, 0.1, 5)
+        plate = xdog(gray, rng)
+        plate[gray < float(rng.uniform(0.08, 0.2))] = 0.0
+    elif base < 0.55:
+        street_scene(plate, rng)
+        plate = np.where(plate < 0.35, 0.0, np.where(plate > 0.8, 1.0, plate)).astype(np.float32)
+    draw_line_art(plate, rng, box, int(rng.integers(2, 10)))
+    for _ in range(int(rng.integers(1, 5))):
+        draw_hatching(plate, rng, box)
+    scatter_marks(plate, rng, box, int(rng.integers(0, 6)))
+    scatter_props(plate, rng, box, int(rng.integers(1, 6)))
+    flats = np.empty((h, w, 3), np.float32)
+    flats[:] = _ink_colour(rng)
+    if rng.random() < 0.6:
+        # Regions the line art encloses, each filled with one ink, as a colourist fills the drawing.
+        n, regions = cv2.connectedComponents((plate > 0.5).astype(np.uint8), connectivity=4)
+        palette = np.stack([_ink_colour(rng) for _ in range(min(n, 12))])
+        pick = rng.integers(0, len(palette), n)
+        flats = palette[pick][regions]
+    else:
+        for _ in range(int(rng.integers(3, 10))):
+            m = np.zeros((h, w), np.uint8)
+            pts = np.stack([rng.uniform(-w / 4, w * 1.25, 6), rng.uniform(-h / 4, h * 1.25, 6)], 1)
+            cv2.fillPoly(m, [cv2.convexHull(pts.astype(np.int32))], 1)
+            flats[m > 0] = _ink_colour(rng)
+    dx, dy = (int(v) for v in rng.integers(-3, 4, 2))
+    flats = np.roll(flats, (dy, dx), axis=(0, 1))  # the colour plates never sit exactly on the black
+    return (flats * plate[..., None]).astype(np.float32)

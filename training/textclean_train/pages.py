@@ -443,11 +443,26 @@ def illustration(h: int, w: int, rng: Rng) -> np.ndarray:
     return np.clip(img, 0, 1)
 
 
-def colour_page(h: int, w: int, rng: Rng, scenery: bool = True) -> tuple[np.ndarray, list[Bubble]]:
-    from .art import comicize, random_picture  # art builds on this module's tones, so it is imported late
+#: Share of colour pages whose art is an inked panel over flat colours (``art.inked_panel``).
+INKED_P = 0.35
 
-    img = random_picture(rng, h, w) if rng.random() < 0.6 else None
-    if img is None:
+
+def _side_stream(rng: Rng) -> Rng:
+    """A stream derived from ``rng``'s seed that neither draws from it nor takes one of its children.
+
+    The pages that do not use it stay exactly what they were, held-out benchmark pages included.
+    """
+    seq = rng.bit_generator.seed_seq
+    return np.random.default_rng(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, 0x5EED)))
+
+
+def colour_page(h: int, w: int, rng: Rng, scenery: bool = True) -> tuple[np.ndarray, list[Bubble]]:
+    from .art import comicize, inked_panel, random_picture  # art builds on this module's tones: imported late
+
+    side = _side_stream(rng)
+    if scenery and side.random() < INKED_P:
+        img = inked_panel(h, w, side)
+    elif (img := random_picture(rng, h, w) if rng.random() < 0.6 else None) is None:
         img = illustration(h, w, rng)
     else:
         # A child stream, so that every other draw of the page (and so every other page element) stays
