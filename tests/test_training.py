@@ -486,3 +486,31 @@ def test_kept_candidate_resumes_with_its_history(crops, tmp_path):
     facts = checkpoint_facts(str(tmp_path / "b" / "last.pt"), "train_segmenter")
     assert [st["steps"] for st in facts["stages"]] == [2, 1]
     assert "--out " + str(tmp_path / "a") in facts["stages"][0]["command"]
+
+
+def test_kept_candidate_exports_with_its_history(crops, tmp_path):
+    """A measured candidate may be shipped after its run folder is gone: export takes the kept file
+    itself, ships its weights unchanged and lists its stages on the card."""
+    from textclean.weights import load
+    from textclean_train import train_segmenter
+    from textclean_train.export import export
+    from textclean_train.keep import keep
+
+    small = ["--batch", "2", "--crop", "64", "--width", "0.5", "--aspp-channels", "16", "--decoder-channels", "16"]
+    train_segmenter.main(["--data", crops, "--out", str(tmp_path / "a"), "--steps", "2", "--workers", "0", *small])
+    kept = tmp_path / "kept.pt"
+    keep(str(tmp_path / "a" / "last.pt"), str(kept), "a summary")
+    out = tmp_path / "weights"
+    out.mkdir()
+    shipped = os.path.join(ROOT, "daemon", "textclean", "weights")
+    for name in os.listdir(shipped):
+        if name.startswith("inpainter."):
+            shutil.copy(os.path.join(shipped, name), out)
+    card = export(str(kept), None, crops, None, str(out), "recipe", int8=False, threshold=0.7)
+    w, k = load("segmenter", str(out / "segmenter.pt")), load("segmenter", str(kept))
+    assert w.config == k.config
+    for name, v in k.state_dict.items():
+        assert torch.equal(w.state_dict[name], v), name
+    assert w.meta["step"] == 2 and w.meta["threshold"] == 0.7
+    assert len(w.meta["commands"]) == 1 and "--out " + str(tmp_path / "a") in w.meta["commands"][0]
+    assert card["segmenter"]["step"] == 2

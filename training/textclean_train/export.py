@@ -78,8 +78,22 @@ def _kind_of(path: str) -> str:
 
 
 def checkpoint_facts(path: str, module: str) -> dict:
-    """Steps, wall time and commands of a checkpoint and of any run it was initialised from."""
+    """Steps, wall time and commands of a checkpoint and of any run it was initialised from.
+
+    ``path`` may also be a weight file (a candidate kept by ``textclean_train.keep``): its run folder
+    may be gone with the machine, and its metadata already lists every stage.
+    """
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if ckpt.get("format") == FORMAT:
+        w = load_weights(ckpt["kind"], path)
+        return {
+            **_weight_file_facts(path),
+            "step": int(w.meta.get("step", 0)),
+            "args": w.meta.get("train_args", {}),
+            "wall_s": float(w.meta.get("wall_s", 0.0)),
+            "config": w.config,
+            "loss": w.meta.get("loss"),
+        }
     args = json.loads(ckpt.get("args", "{}"))
     stages = [
         {
