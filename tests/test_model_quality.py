@@ -66,6 +66,19 @@ def test_text_on_generated_pages_is_still_found(shipped):
     assert np.count_nonzero(text) > 500
 
 
+def test_no_stale_blob_check_ships(shipped):
+    """A blob check beside the weights must be the one fitted to the shipped segmenter: the pipeline turns
+    a stale one off without a word, so it would ship as dead weight and a card that claims it works."""
+    from textclean.blobcheck import FILE, BlobModel
+    from textclean.weights import weights_dir
+
+    path = weights_dir() / FILE
+    if path.exists():
+        fitted_to = BlobModel.load(path).meta.get("segmenter_version")
+        assert fitted_to == shipped.runner.versions["segmenter"], f"{path} was fitted to segmenter {fitted_to}"
+        assert shipped.blob_model is not None
+
+
 @pytest.fixture(scope="module")
 def unchecked(shipped) -> Pipeline:
     return Pipeline(shipped.runner, blob_model=None)
@@ -78,7 +91,9 @@ def test_blob_check_takes_art_and_leaves_text(shipped, unchecked):
     from textclean_train.synth import make_sample
 
     if shipped.blob_model is None:
-        pytest.fail("the shipped weights have no blob check fitted to their segmenter")
+        # 0.4 ships without one: refitted to it, the trees cut nothing (see the model card). A stale
+        # check fails test_no_stale_blob_check_ships instead of going quietly unused.
+        pytest.skip("no blob check ships with these weights")
     art = np.zeros(2)
     found = np.zeros(2)
     text_px = 0
