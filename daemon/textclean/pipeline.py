@@ -316,6 +316,9 @@ class Pipeline:
             done = tiles[b + len(group)][0] if b + len(group) < len(tiles) else ph
             if done > top:
                 n = done - top
+                if n > total.shape[0]:  # rows below the last tile run (the rest lay outside the region): 0
+                    total = np.concatenate([total, np.zeros((n - total.shape[0], pw), np.float32)])
+                    weight = np.concatenate([weight, np.zeros((n - weight.shape[0], pw), np.float32)])
                 rows = np.divide(total[:n], weight[:n], out=np.zeros_like(total[:n]), where=weight[:n] > 0)
                 lo, hi = top, min(done, hk)
                 if hi > lo:
