@@ -74,19 +74,41 @@ def test_drop_art_clears_whole_blobs_by_score():
     assert blobcheck.drop_art(rgb, prob, empty, model) == 0
 
 
-def test_the_shipped_check_is_used_only_with_its_segmenter(tmp_path, monkeypatch):
+def _check_for(version: str) -> blobcheck.BlobModel:
+    """A one-leaf check that claims to be fitted to segmenter ``version`` (no check ships with 0.4)."""
+    leaf = {k: np.asarray(v) for k, v in {"feature": [-2], "threshold": [-2.0], "left": [-1], "right": [-1]}.items()}
+    meta = {"segmenter_version": version, "val_precision": [0.9, 0.95], "val_recall": [1.0, 0.99]}
+    return blobcheck.BlobModel(0.0, [{**leaf, "value": np.asarray([0.0])}], 0.5, meta)
+
+
+@pytest.fixture
+def weights_with_check(tmp_path, monkeypatch):
+    """A copy of the shipped weights with a check written for their segmenter beside them."""
+    import json
+    import shutil
+
+    from textclean.weights import WEIGHTS_DIR
+
+    for f in WEIGHTS_DIR.iterdir():
+        if f.is_file():
+            shutil.copy(f, tmp_path / f.name)
+    monkeypatch.setenv("TEXTCLEAN_WEIGHTS_DIR", str(tmp_path))
+    version = ModelRunner("cpu").versions["segmenter"]
+    (tmp_path / blobcheck.FILE).write_text(json.dumps(_check_for(version).to_json()))
+    return tmp_path
+
+
+def test_a_check_is_used_only_with_its_segmenter(weights_with_check):
     shipped = ModelRunner("cpu")
     model = blobcheck.shipped_for(shipped)
-    assert model is not None, "the shipped weights come with a blob check fitted to their segmenter"
+    assert model is not None and model.meta["segmenter_version"] == shipped.versions["segmenter"]
 
     class Other:
         versions = {"segmenter": "0123456789ab"}
 
     assert blobcheck.shipped_for(Other()) is None
     # A check made for other features (an old file) is not used either, and says why in the log.
-    bad = tmp_path / blobcheck.FILE
-    bad.write_text('{"feature_version": 0, "features": [], "trees": []}')
-    monkeypatch.setenv("TEXTCLEAN_WEIGHTS_DIR", str(tmp_path))
+    (weights_with_check / blobcheck.FILE).write_text('{"feature_version": 0, "features": [], "trees": []}')
     assert blobcheck.shipped_for(shipped) is None
 
 
@@ -98,16 +120,12 @@ def test_check_blobs_off_gives_the_unchecked_mask(pipeline: Pipeline, rgb_page: 
     assert not (checked & ~unchecked).any(), "the check only removes"
 
 
-def test_the_model_card_reports_the_check_and_flags_one_fitted_to_other_weights(tmp_path):
+def test_the_model_card_reports_the_check_and_flags_one_fitted_to_other_weights(weights_with_check):
     import json
-    import shutil
 
-    from textclean.weights import WEIGHTS_DIR
     from textclean_train.export import card_only
 
-    for f in WEIGHTS_DIR.iterdir():
-        if f.is_file():
-            shutil.copy(f, tmp_path / f.name)
+    tmp_path = weights_with_check
     card_only(str(tmp_path), "RECIPE TEXT", "NOTES TEXT")
     card = (tmp_path / "MODEL_CARD.md").read_text()
     assert "## Blob check" in card and "RECIPE TEXT" in card and "NOTES TEXT" in card
