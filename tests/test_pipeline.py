@@ -136,6 +136,11 @@ def test_a_region_in_the_top_tile_row_only(runner):
     whole, _ = p.probabilities(image)
     assert not prob[60:].any() and not prob[:, 60:].any()
     assert np.array_equal(prob[:60, :60], whole[:60, :60])
+    # And with a gap of skipped tile rows between two parts of the region.
+    region[440:] = 255
+    prob, _ = p.probabilities(image, region)
+    assert not prob[60:440].any() and not prob[:60, 60:].any()
+    assert np.array_equal(prob[:60, :60], whole[:60, :60]) and np.array_equal(prob[440:], whole[440:])
 
 
 def test_working_scale_shrinks_big_pages(runner):

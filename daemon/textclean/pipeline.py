@@ -315,12 +315,11 @@ class Pipeline:
                 weight[y - top : y - top + th, x : x + tw] += wt
             done = tiles[b + len(group)][0] if b + len(group) < len(tiles) else ph
             if done > top:
-                n = done - top
-                if n > total.shape[0]:  # rows below the last tile run (the rest lay outside the region): 0
-                    total = np.concatenate([total, np.zeros((n - total.shape[0], pw), np.float32)])
-                    weight = np.concatenate([weight, np.zeros((n - weight.shape[0], pw), np.float32)])
+                # Rows past the buffers were reached by no tile (those tiles lay outside the region):
+                # ``prob`` already holds 0 there, and a gap of skipped tile rows is never allocated.
+                n = min(done - top, total.shape[0])
                 rows = np.divide(total[:n], weight[:n], out=np.zeros_like(total[:n]), where=weight[:n] > 0)
-                lo, hi = top, min(done, hk)
+                lo, hi = top, min(top + n, hk)
                 if hi > lo:
                     prob[lo:hi] = (rows[: hi - lo, :wk] * 255 + 0.5).astype(np.uint8)
                 total, weight, top = total[n:], weight[n:], done
