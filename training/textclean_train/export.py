@@ -54,27 +54,19 @@ def _hardware() -> str:
     return f"{os.cpu_count()} × {cpu}, no GPU, torch {torch.__version__}"
 
 
-def _weight_file_facts(path: str) -> dict:
-    """Stages of an exported weight file (a run was initialised from it), from its metadata."""
-    meta = load_weights(_kind_of(path), path).meta
-    return {
-        "stages": [
-            {"command": c, "steps": 0, "wall_s": 0.0, "planned": 0, "args": {}} for c in meta.get("commands", [])[:-1]
-        ]
-        + [
-            {
-                "command": (meta.get("commands") or ["(unknown)"])[-1],
-                "steps": int(meta.get("step", 0)),
-                "wall_s": float(meta.get("wall_s", 0.0)),
-                "planned": int(meta.get("step", 0)),
-                "args": {},
-            }
-        ]
-    }
-
-
-def _kind_of(path: str) -> str:
-    return torch.load(path, map_location="cpu", weights_only=True)["kind"]
+def _weight_file_stages(meta: dict) -> list[dict]:
+    """Stages of an exported or kept weight file, from its metadata: the last one carries all its steps."""
+    commands = meta.get("commands") or ["(unknown)"]
+    steps = int(meta.get("step", 0))
+    return [{"command": c, "steps": 0, "wall_s": 0.0, "planned": 0, "args": {}} for c in commands[:-1]] + [
+        {
+            "command": commands[-1],
+            "steps": steps,
+            "wall_s": float(meta.get("wall_s", 0.0)),
+            "planned": steps,
+            "args": {},
+        }
+    ]
 
 
 def checkpoint_facts(path: str, module: str) -> dict:
@@ -87,7 +79,7 @@ def checkpoint_facts(path: str, module: str) -> dict:
     if ckpt.get("format") == FORMAT:
         w = load_weights(ckpt["kind"], path)
         return {
-            **_weight_file_facts(path),
+            "stages": _weight_file_stages(w.meta),
             "step": int(w.meta.get("step", 0)),
             "args": w.meta.get("train_args", {}),
             "wall_s": float(w.meta.get("wall_s", 0.0)),
@@ -106,8 +98,7 @@ def checkpoint_facts(path: str, module: str) -> dict:
     ]
     parent = args.get("init_from")
     if parent and os.path.exists(parent):
-        is_weights = torch.load(parent, map_location="cpu", weights_only=True).get("format") == FORMAT
-        stages = (_weight_file_facts(parent) if is_weights else checkpoint_facts(parent, module))["stages"] + stages
+        stages = checkpoint_facts(parent, module)["stages"] + stages
     return {
         "stages": stages,
         "step": sum(st["steps"] for st in stages),
