@@ -19,6 +19,17 @@ from textclean_train.synth import IGNORE, make_sample
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# A segmenter small enough to train in a second on the test crops.
+TINY_SEGMENTER = ["--batch", "2", "--crop", "64", "--width", "0.5", "--aspp-channels", "16", "--decoder-channels", "16"]
+TINY_SEGMENTER += ["--workers", "0", "--threads", "1"]
+
+
+def _train_tiny(crops: str, out, steps: int, *extra: str) -> None:
+    from textclean_train import train_segmenter
+
+    train_segmenter.main(["--data", crops, "--out", str(out), "--steps", str(steps), *TINY_SEGMENTER, *extra])
+
+
 @pytest.fixture(scope="module")
 def crops(tmp_path_factory):
     out = tmp_path_factory.mktemp("crops")
@@ -189,13 +200,11 @@ def test_larger_crops_are_stored_and_a_crop_larger_than_them_is_refused(crops, t
 
 
 def test_mining_keeps_crops_of_false_positives(crops, tmp_path):
-    from textclean_train import train_segmenter
     from textclean_train.mining import mine
 
     # A barely trained network, so that there is something to mine: the shipped 0.4 marks nothing on
     # these text-free pages even at 0.01.
-    small = ["--batch", "2", "--crop", "64", "--width", "0.5", "--aspp-channels", "16", "--decoder-channels", "16"]
-    train_segmenter.main(["--data", crops, "--out", str(tmp_path / "a"), "--steps", "1", "--workers", "0", *small])
+    _train_tiny(crops, tmp_path / "a", 1)
     report = mine(
         str(tmp_path / "a" / "last.pt"),
         str(tmp_path / "neg"),
@@ -441,13 +450,9 @@ def test_worst_crops_rank_a_crop_by_its_errors_and_draw_it(crops):
 
 def test_export_ships_the_threshold_it_is_given_and_scores_there(crops, tmp_path):
     from textclean.weights import load
-    from textclean_train import train_segmenter
     from textclean_train.export import export
 
-    train_segmenter.main(
-        ["--data", crops, "--out", str(tmp_path / "run"), "--batch", "2", "--crop", "64", "--width", "0.5"]
-        + ["--aspp-channels", "16", "--decoder-channels", "16", "--workers", "0", "--threads", "1", "--steps", "1"]
-    )
+    _train_tiny(crops, tmp_path / "run", 1)
     out = tmp_path / "weights"
     out.mkdir()
     shipped = os.path.join(ROOT, "daemon", "textclean", "weights")
@@ -466,13 +471,10 @@ def test_kept_candidate_resumes_with_its_history(crops, tmp_path):
     """A candidate kept in the repository (run folders get wiped) must load as weights, start a new run
     with the same parameters, and carry its stages on to that run's history."""
     from textclean.weights import load
-    from textclean_train import train_segmenter
     from textclean_train.export import checkpoint_facts
     from textclean_train.keep import keep
 
-    small = ["--batch", "2", "--crop", "64", "--width", "0.5", "--aspp-channels", "16", "--decoder-channels", "16"]
-    small += ["--workers", "0", "--threads", "1"]
-    train_segmenter.main(["--data", crops, "--out", str(tmp_path / "a"), "--steps", "2", *small])
+    _train_tiny(crops, tmp_path / "a", 2)
     kept = tmp_path / "kept.pt"
     meta = keep(str(tmp_path / "a" / "last.pt"), str(kept), "a summary")
     assert meta["step"] == 2 and meta["summary"] == "a summary" and len(meta["commands"]) == 1
@@ -485,9 +487,7 @@ def test_kept_candidate_resumes_with_its_history(crops, tmp_path):
     for k, v in trained.items():
         assert torch.equal(w.state_dict[k], v.half() if v.is_floating_point() else v), k
 
-    train_segmenter.main(
-        ["--data", crops, "--out", str(tmp_path / "b"), "--steps", "1", "--init-from", str(kept), *small]
-    )
+    _train_tiny(crops, tmp_path / "b", 1, "--init-from", str(kept))
     facts = checkpoint_facts(str(tmp_path / "b" / "last.pt"), "train_segmenter")
     assert [st["steps"] for st in facts["stages"]] == [2, 1]
     assert "--out " + str(tmp_path / "a") in facts["stages"][0]["command"]
@@ -497,12 +497,10 @@ def test_kept_candidate_exports_with_its_history(crops, tmp_path):
     """A measured candidate may be shipped after its run folder is gone: export takes the kept file
     itself, ships its weights unchanged and lists its stages on the card."""
     from textclean.weights import load
-    from textclean_train import train_segmenter
     from textclean_train.export import export
     from textclean_train.keep import keep
 
-    small = ["--batch", "2", "--crop", "64", "--width", "0.5", "--aspp-channels", "16", "--decoder-channels", "16"]
-    train_segmenter.main(["--data", crops, "--out", str(tmp_path / "a"), "--steps", "2", "--workers", "0", *small])
+    _train_tiny(crops, tmp_path / "a", 2)
     kept = tmp_path / "kept.pt"
     keep(str(tmp_path / "a" / "last.pt"), str(kept), "a summary")
     out = tmp_path / "weights"
