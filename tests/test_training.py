@@ -132,6 +132,24 @@ def test_comicize_gives_flat_inks_lines_and_solid_blacks():
     assert edge.min() < 0.2  # an ink line (or the black) where the flat meets the dark
 
 
+def test_cel_shade_paints_outlined_shapes_with_darker_folds():
+    from textclean_train.art import cel_shade
+
+    painted = 0
+    for seed in range(10):
+        img = np.full((300, 300, 3), 0.9, np.float32)
+        cel_shade(img, np.random.default_rng(seed), 1)
+        changed = np.abs(img - 0.9).max(-1) > 0.02
+        if changed.mean() < 0.02:
+            continue  # a shape placed mostly off the page
+        painted += 1
+        value = img.max(-1)[changed]
+        # A flat, folds and an outline: several clearly different values, not one fill.
+        assert np.percentile(value, 95) - np.percentile(value, 5) > 0.15
+        assert img.dtype == np.float32 and 0.0 <= img.min() and img.max() <= 1.0
+    assert painted >= 5
+
+
 def test_clipped_balloon_keeps_the_frame_and_sets_text_beside_it():
     # Lettering a few px from a panel's frame line is what real balloons at a panel's edge have, and
     # what floating balloons (which paint over the frames they cross) never gave the segmenter.

@@ -3,7 +3,8 @@
 Black-and-white manga: panels with borders, screentone (halftone dots at many
 periods, angles and gray levels), line tone, hatching, speed lines, line-art
 strokes and shapes, gradients, solid blacks and speech bubbles with tails.
-Colour: scikit-image's photos and flat-coloured, outlined illustration scenes.
+Colour: scikit-image's photos, flat-coloured outlined illustration scenes, old colour comics'
+inked panels and cel-shaded glossy garments painted over any of them (``art.cel_shade``).
 
 Every function returns float32 images in [0, 1]; manga pages are H×W, colour
 pages H×W×3. Bubbles are returned as well, so text can be placed inside them.
@@ -445,6 +446,9 @@ def illustration(h: int, w: int, rng: Rng) -> np.ndarray:
 
 #: Share of colour pages whose art is an inked panel over flat colours (``art.inked_panel``).
 INKED_P = 0.35
+#: Share of colour pages that get cel-shaded, glossy garments and hair painted over their art
+#: (``art.cel_shade``), as digital colour illustrations have.
+CEL_P = 0.35
 
 
 def _side_stream(rng: Rng) -> Rng:
@@ -457,7 +461,7 @@ def _side_stream(rng: Rng) -> Rng:
 
 
 def colour_page(h: int, w: int, rng: Rng, scenery: bool = True) -> tuple[np.ndarray, list[Bubble]]:
-    from .art import comicize, inked_panel, random_picture  # art builds on this module's tones: imported late
+    from .art import cel_shade, comicize, inked_panel, random_picture  # art builds on this module: imported late
 
     side = _side_stream(rng)
     if scenery and side.random() < INKED_P:
@@ -470,6 +474,9 @@ def colour_page(h: int, w: int, rng: Rng, scenery: bool = True) -> tuple[np.ndar
         sub = rng.spawn(1)[0]
         if sub.random() < 0.5:
             img = comicize(img, sub)
+    if scenery and side.random() < CEL_P:
+        img = np.ascontiguousarray(img, dtype=np.float32)
+        cel_shade(img, side, int(side.integers(1, 4)))
     if scenery and rng.random() < 0.35:
         # Inked props over the colours (multiplied, as line art is printed over flats): hands, heads,
         # buildings and clutter that an old colour comic draws around its balloons.
