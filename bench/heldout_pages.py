@@ -58,13 +58,19 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--tile", type=int, default=None, help="override the pipeline's largest tile side")
     ap.add_argument("--margin", type=int, default=None, help="override the tiles' overlap margin")
     ap.add_argument("--second-scale", type=float, default=None, help="override the second look (0: off)")
+    ap.add_argument("--coarse", type=int, default=None, help="override the coarse pass for large lettering (0: off)")
     args = ap.parse_args(argv)
     from realpages import _runner_for
     from textclean.masks import MaskParams
     from textclean.pipeline import Pipeline, PipelineConfig
     from textclean_train.synth import make_sample
 
-    overrides = {"tile": args.tile, "margin": args.margin, "second_scale": args.second_scale}
+    overrides = {
+        "tile": args.tile,
+        "margin": args.margin,
+        "second_scale": args.second_scale,
+        "coarse_factor": args.coarse,
+    }
     config = PipelineConfig(**{k: v for k, v in overrides.items() if v is not None})
     blob_model = None if args.blobcheck == "off" else "shipped"
     pipeline = Pipeline(_runner_for(args.segmenter, args.threshold), config, blob_model=blob_model)
