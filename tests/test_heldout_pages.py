@@ -47,3 +47,14 @@ def test_a_balloon_fill_loses_the_lace_it_leaked_into():
     assert body[12:58, 12:58].all()
     assert not body[:, 62:].any()
     assert not _without_lace(np.eye(30, dtype=bool)).any()  # all lace: no balloon
+
+
+def test_text_free_benchmark_pages_hold_no_text():
+    # bench/textfree_pages.py counts every marked pixel as art; that holds only if its pages have none.
+    from textclean_train.synth import make_sample
+    from textfree_pages import SEED
+
+    for i, kind in ((0, "manga"), (2, "colour")):
+        s = make_sample(SEED + i, kind, split="heldout", text=False, size=(400, 300))
+        assert not s.label.any() and np.array_equal(s.raw, s.clean)
+        assert s.raw.std() > 5  # art, not a blank page
