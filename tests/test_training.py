@@ -308,6 +308,49 @@ def test_checkpoint_resumes(crops, tmp_path):
     assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 3
 
 
+def test_time_scheduled_run_resumes_with_its_rate_where_it_was(tmp_path):
+    """A time-boxed run killed with its rate annealed resumes there, not back at the peak."""
+    from types import SimpleNamespace
+
+    from textclean_train import distributed, loop
+
+    def train(max_minutes: float) -> tuple[list[float], loop.LoopState]:
+        args = SimpleNamespace(
+            out=str(tmp_path), steps=100, lr=0.1, warmup=0, batch=1, val_every=1000, ckpt_every=1000,
+            max_minutes=max_minutes, time_schedule=True, seed=0, threads=1,
+        )  # fmt: skip
+        rt = distributed.setup("cpu")
+        model = torch.nn.Linear(2, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=args.lr)
+        state = loop.resume(args.out, model, opt, rt)
+        rates = []
+
+        def loss_at(step: int) -> torch.Tensor:
+            rates.append(opt.param_groups[0]["lr"])
+            return model(torch.ones(1, 2)).sum()
+
+        loop.run(args, rt, model, opt, state, loss_at, None, "f1", {})
+        return rates, state
+
+    # A budget far shorter than one step: the schedule runs to its end while the step count is at 1.
+    rates, state = train(1e-9)
+    assert len(rates) == 1 and state.sched_step == 100
+    ckpt = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert ckpt["step"] == 1 and ckpt["sched_step"] == 100
+    # Resumed with a long budget, its first step is at the bottom of its cosine (1% of the peak).
+    rates, state = train(60)
+    assert state.step == 1 and len(rates) == 99
+    assert rates[0] == pytest.approx(0.001)
+
+
+def test_legacy_checkpoint_schedule_step_is_rebuilt_from_its_wall_time():
+    from textclean_train.loop import _legacy_sched_step
+
+    args = json.dumps({"time_schedule": True, "max_minutes": 10, "steps": 1000})
+    assert _legacy_sched_step({"step": 20, "wall_s": 300.0, "args": args}) == 500
+    assert _legacy_sched_step({"step": 20, "wall_s": 300.0, "args": json.dumps({"steps": 1000})}) == 20
+
+
 @pytest.mark.parametrize("kind", ["segmenter", "inpainter"])
 def test_ddp_two_cpu_ranks_end_with_identical_weights(crops, tmp_path, kind):
     common = ["--data", crops, "--out", str(tmp_path), "--steps", "3", "--batch", "2", "--workers", "0", "--crop", "64"]

@@ -121,6 +121,10 @@ class LoopState:
     best: float = -math.inf
     history: list[dict] = field(default_factory=list)
     wall_s: float = 0.0
+    # Where the learning-rate schedule had got to. A time-scheduled run runs ahead of its step count,
+    # so a run killed with its rate half-way down must resume from here, not from its step: c18's
+    # stage 1 was killed at step 3720 with the rate at 7.4e-3 and would have restarted at 0.02.
+    sched_step: int = 0
 
 
 def resume(
@@ -132,10 +136,29 @@ def resume(
         return LoopState()
     ckpt = load_checkpoint(last, model, optimizer)
     best = ckpt.get("best", ckpt.get(legacy_best_key, -math.inf) if legacy_best_key else -math.inf)
-    state = LoopState(ckpt["step"], float(best), json.loads(ckpt.get("history", "[]")), ckpt.get("wall_s", 0.0))
+    state = LoopState(
+        ckpt["step"],
+        float(best),
+        json.loads(ckpt.get("history", "[]")),
+        ckpt.get("wall_s", 0.0),
+        int(ckpt.get("sched_step", _legacy_sched_step(ckpt))),
+    )
     if rt.is_main:
         print(f"resumed from {last} at step {state.step}", flush=True)
     return state
+
+
+def _legacy_sched_step(ckpt: dict) -> int:
+    """The schedule step of a checkpoint written before ``sched_step`` was saved.
+
+    Rebuilt from its wall time and its run's budget, which is exact for a time-scheduled run that was
+    never resumed (the schedule then started at 0); any other checkpoint is at its step.
+    """
+    args = json.loads(ckpt.get("args", "{}"))
+    if not (args.get("time_schedule") and args.get("max_minutes") and args.get("steps")):
+        return ckpt["step"]
+    share = ckpt.get("wall_s", 0.0) / (args["max_minutes"] * 60)
+    return max(ckpt["step"], min(args["steps"], int(share * args["steps"])))
 
 
 def begin(args: Any) -> Runtime:
@@ -153,12 +176,14 @@ def scheduled_step(args: Any, rt: Runtime, step: int, start: int, t0: float) -> 
 
     With ``args.time_schedule`` and a time budget it is whichever is further along, the steps or the
     run's share of its minutes, so a time-boxed run anneals fully instead of stopping half-way down its
-    cosine. Rank 0's clock decides, so every DDP rank uses the same rate.
+    cosine. ``start`` is where the schedule stood when this process began (a resumed run's saved
+    schedule step), so a resumed run anneals from there to the end within its own ``--max-minutes``.
+    Rank 0's clock decides, so every DDP rank uses the same rate.
     """
     if not (getattr(args, "time_schedule", False) and args.max_minutes):
         return step
     elapsed = (time.time() - t0) / (args.max_minutes * 60)
-    virtual = max(step, start + int(elapsed * (args.steps - start)))
+    virtual = max(step, min(args.steps, start + int(elapsed * (args.steps - start))))
     if rt.world_size > 1:
         t = torch.tensor([virtual], dtype=torch.long, device=rt.device)
         torch.distributed.broadcast(t, 0)
@@ -199,13 +224,15 @@ def run(
                     "best": state.best,
                     "history": json.dumps(state.history),
                     "wall_s": state.wall_s + time.time() - t0,
+                    "sched_step": state.sched_step,
                     "args": json.dumps(vars(args)),
                 },
             )
 
-    start = state.step
+    start, sched_start = state.step, max(state.step, state.sched_step)
     for step in range(start, args.steps):
-        lr = lr_at(scheduled_step(args, rt, step, start, t0), args.steps, args.lr, args.warmup)
+        state.sched_step = scheduled_step(args, rt, step, sched_start, t0)
+        lr = lr_at(state.sched_step, args.steps, args.lr, args.warmup)
         for g in optimizer.param_groups:
             g["lr"] = lr
         loss = loss_at(step)
