@@ -150,6 +150,39 @@ def test_cel_shade_paints_outlined_shapes_with_darker_folds():
     assert painted >= 5
 
 
+@pytest.mark.parametrize("kind", ["spots", "dots", "checks", "lines", "tufts"])
+def test_printed_pattern_fills_a_shape_with_small_marks_of_one_scale(kind):
+    # A field of small dark marks (a leopard skin, polka dots, a line screen) is what old colour comics
+    # print on garments and grounds, and what a segmenter takes for lines of small glyphs.
+    from textclean_train.art import _pattern
+
+    rng = np.random.default_rng(3)
+    marks = _pattern(200, 200, rng, kind, 12.0)
+    assert marks.dtype == np.uint8 and set(np.unique(marks)) <= {0, 1}
+    assert 0.02 < marks.mean() < 0.6  # marks, not a fill and not nothing
+    n, _, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
+    if kind in ("spots", "dots", "tufts"):
+        assert n > 40  # many separate marks, none much bigger than the period
+        assert np.percentile(stats[1:, cv2.CC_STAT_WIDTH], 90) <= 24
+
+
+def test_printed_pattern_paints_outlined_patterned_shapes_onto_a_colour_page():
+    from textclean_train.art import printed_pattern
+
+    painted = 0
+    for seed in range(8):
+        img = np.full((300, 300, 3), 0.9, np.float32)
+        printed_pattern(img, np.random.default_rng(seed), 1)
+        changed = np.abs(img - 0.9).max(-1) > 0.02
+        if changed.mean() < 0.02:
+            continue  # a shape placed mostly off the page
+        painted += 1
+        value = img.mean(-1)[changed]
+        assert np.percentile(value, 95) - np.percentile(value, 5) > 0.1  # marks darker than their ground
+        assert img.dtype == np.float32 and 0.0 <= img.min() and img.max() <= 1.0
+    assert painted >= 4
+
+
 def test_clipped_balloon_keeps_the_frame_and_sets_text_beside_it():
     # Lettering a few px from a panel's frame line is what real balloons at a panel's edge have, and
     # what floating balloons (which paint over the frames they cross) never gave the segmenter.

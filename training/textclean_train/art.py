@@ -310,3 +310,80 @@ def cel_shade(img: np.ndarray, rng: Rng, n: int) -> None:
             cv2.drawContours(img, contours, -1, (1.0, 1.0, 1.0), int(rng.integers(3, 7)), cv2.LINE_AA)
         line = tuple(float(c) for c in (deep * 0.4 if rng.random() < 0.6 else np.full(3, 0.05)))
         cv2.drawContours(img, contours, -1, line, int(rng.integers(1, 4)), cv2.LINE_AA)
+
+
+def _pattern(h: int, w: int, rng: Rng, kind: str, period: float) -> np.ndarray:
+    """A uint8 0/1 print pattern over the whole H×W area: the marks a fabric, a pelt or a ground is printed with."""
+    out = np.zeros((h, w), np.uint8)
+    if kind == "lines":  # an old comic's line screen, or ruled hatching over a flat
+        angle = rng.uniform(0, np.pi)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        t = (np.cos(angle) * xx + np.sin(angle) * yy) / period
+        return ((t - np.floor(t)) < rng.uniform(0.2, 0.45)).astype(np.uint8)
+    if kind == "checks":  # plaid: bands in two directions
+        for angle in (0.0, np.pi / 2):
+            a = angle + rng.normal(0, 0.05)
+            yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+            t = (np.cos(a) * xx + np.sin(a) * yy) / (period * 2)
+            out |= ((t - np.floor(t)) < rng.uniform(0.2, 0.4)).astype(np.uint8)
+        return out
+    # Marks on a jittered grid: polka dots sit on it exactly, leopard spots and tufts wander off it.
+    jitter = 0.05 if kind == "dots" else 0.4
+    gy, gx = np.mgrid[-period : h + period : period, -period : w + period : period].astype(np.float32)
+    gx[1::2] += period / 2
+    centres = np.stack([gx.ravel(), gy.ravel()], 1) + rng.normal(0, jitter * period, (gx.size, 2))
+    r0 = period * (rng.uniform(0.15, 0.3) if kind == "dots" else rng.uniform(0.2, 0.4))
+    for cx, cy in centres.astype(int):
+        if kind == "dots":
+            cv2.circle(out, (cx, cy), max(1, int(r0)), 1, -1, cv2.LINE_AA)
+        elif kind == "spots":
+            # A leopard's rosette: an irregular blob, or a broken ring around a clear middle.
+            axes = (max(1, int(r0 * rng.uniform(0.6, 1.4))), max(1, int(r0 * rng.uniform(0.5, 1.1))))
+            angle = float(rng.uniform(0, 180))
+            if rng.random() < 0.5:
+                cv2.ellipse(out, (cx, cy), axes, angle, 0, 360, 1, -1, cv2.LINE_AA)
+            else:
+                start = float(rng.uniform(0, 360))
+                thick = max(1, int(r0 * 0.45))
+                cv2.ellipse(out, (cx, cy), axes, angle, start, start + rng.uniform(200, 330), 1, thick, cv2.LINE_AA)
+        elif rng.random() < 0.5:  # tufts: short strokes, as grass and dirt marks are drawn on a ground
+            for _ in range(int(rng.integers(1, 4))):
+                length = period * rng.uniform(0.3, 0.9)
+                a = rng.uniform(-np.pi, 0)  # upright, as blades of grass
+                x1, y1 = cx + int(rng.normal(0, 2)), cy
+                end = (int(x1 + length * np.cos(a)), int(y1 + length * np.sin(a)))
+                cv2.line(out, (x1, y1), end, 1, int(rng.integers(1, 3)), cv2.LINE_AA)
+    return out
+
+
+PATTERNS = ("spots", "dots", "checks", "lines", "tufts")
+
+
+def printed_pattern(img: np.ndarray, rng: Rng, n: int) -> None:
+    """Paint ``n`` outlined shapes filled with a printed pattern onto an H×W×3 colour page, in place.
+
+    On a 1950s colour comic page of the real-page set, segmenter candidates after 0.4 marked a leopard
+    skin's spots, a pink ground's line screen with its grass tufts, and dotted foliage as text: fields
+    of small dark marks of one size, which is what lines of small glyphs look like too. Our colour art
+    had none, so the segmenter never learnt that such fields are art. The marks are 4 to 24 px apart,
+    the sizes of dialogue glyphs and their strokes.
+    """
+    h, w = img.shape[:2]
+    for _ in range(n):
+        r = float(rng.uniform(0.1, 0.45)) * min(h, w)
+        region = _blob(h, w, rng, float(rng.uniform(0, w)), float(rng.uniform(0, h)), r)
+        if not region.any():
+            continue
+        kind = str(rng.choice(PATTERNS))
+        period = float(rng.uniform(5, 24)) if kind != "lines" else float(rng.uniform(3, 8))
+        x, y, bw, bh = cv2.boundingRect(region)
+        box = (slice(y, y + bh), slice(x, x + bw))
+        marks = _pattern(bh, bw, rng, kind, period) & region[box]
+        base = _ink_colour(rng)
+        mark = base * rng.uniform(0.05, 0.6) if rng.random() < 0.7 else _ink_colour(rng) * rng.uniform(0.2, 0.8)
+        view = img[box]
+        view[region[box] > 0] = base
+        view[marks > 0] = mark
+        if rng.random() < 0.8:
+            contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            cv2.drawContours(img, contours, -1, (0.05, 0.05, 0.08), int(rng.integers(1, 4)), cv2.LINE_AA)

@@ -4,7 +4,8 @@ Black-and-white manga: panels with borders, screentone (halftone dots at many
 periods, angles and gray levels), line tone, hatching, speed lines, line-art
 strokes and shapes, gradients, solid blacks and speech bubbles with tails.
 Colour: scikit-image's photos, flat-coloured outlined illustration scenes, old colour comics'
-inked panels and cel-shaded glossy garments painted over any of them (``art.cel_shade``).
+inked panels, and cel-shaded glossy garments (``art.cel_shade``) and shapes printed with patterns
+(``art.printed_pattern``: spots, dots, checks, line screens, tufts) painted over any of them.
 
 Every function returns float32 images in [0, 1]; manga pages are H×W, colour
 pages H×W×3. Bubbles are returned as well, so text can be placed inside them.
@@ -449,6 +450,9 @@ INKED_P = 0.35
 #: Share of colour pages that get cel-shaded, glossy garments and hair painted over their art
 #: (``art.cel_shade``), as digital colour illustrations have.
 CEL_P = 0.35
+#: Share of colour pages that get outlined shapes printed with a pattern (leopard spots, polka dots,
+#: checks, a line screen, grass tufts; ``art.printed_pattern``): fields of small marks that are art.
+PATTERN_P = 0.35
 
 
 def _side_stream(rng: Rng) -> Rng:
@@ -461,7 +465,7 @@ def _side_stream(rng: Rng) -> Rng:
 
 
 def colour_page(h: int, w: int, rng: Rng, scenery: bool = True) -> tuple[np.ndarray, list[Bubble]]:
-    from .art import cel_shade, comicize, inked_panel, random_picture  # art builds on this module: imported late
+    from .art import cel_shade, comicize, inked_panel, printed_pattern, random_picture  # art builds on this module
 
     side = _side_stream(rng)
     if scenery and side.random() < INKED_P:
@@ -477,6 +481,9 @@ def colour_page(h: int, w: int, rng: Rng, scenery: bool = True) -> tuple[np.ndar
     if scenery and side.random() < CEL_P:
         img = np.ascontiguousarray(img, dtype=np.float32)
         cel_shade(img, side, int(side.integers(1, 4)))
+    if scenery and side.random() < PATTERN_P:
+        img = np.ascontiguousarray(img, dtype=np.float32)
+        printed_pattern(img, side, int(side.integers(1, 4)))
     if scenery and rng.random() < 0.35:
         # Inked props over the colours (multiplied, as line art is printed over flats): hands, heads,
         # buildings and clutter that an old colour comic draws around its balloons.
