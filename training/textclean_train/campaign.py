@@ -4,7 +4,9 @@
     python -m textclean_train.campaign --minutes 25 --device cuda --work /tmp/c --pages 6000   # on a lent GPU
 
 What it does, in order, each step skipped when its output already exists (so a
-rerun with the same ``--work`` resumes):
+rerun with the same ``--work`` resumes; ``--minutes`` is then the rerun's own budget, and a stage cut
+off mid-way goes on from its checkpoint with its learning rate where it was, annealing within its new
+share of that budget):
 
 1. generates the crops (``WORK/data/{train,val,val_heldout}``) in one worker per core;
 2. stage 1: trains from ``--init-from`` (the shipped weights by default) for ``--stage1-share`` of the time
