@@ -587,6 +587,44 @@ def test_kept_candidate_resumes_with_its_history(crops, tmp_path):
     assert "--out " + str(tmp_path / "a") in facts["stages"][0]["command"]
 
 
+def test_soup_averages_two_runs_of_one_network_and_names_both(crops, tmp_path):
+    from textclean.weights import load
+    from textclean_train.keep import keep
+    from textclean_train.soup import soup
+
+    _train_tiny(crops, tmp_path / "a", 2)
+    first = tmp_path / "first.pt"
+    keep(str(tmp_path / "a" / "last.pt"), str(first))
+    _train_tiny(crops, tmp_path / "b", 1, "--init-from", str(first))
+    second = str(tmp_path / "b" / "last.pt")
+    out = tmp_path / "soup.pt"
+    meta = soup(str(first), second, str(out), weight=0.25)
+    a = load("segmenter", str(first)).state_dict
+    b = torch.load(second, weights_only=True)["model"]
+    w = load("segmenter", str(out)).state_dict
+    moved = 0
+    for k, v in w.items():
+        if not v.is_floating_point():
+            assert torch.equal(v, b[k]), k
+            continue
+        want = 0.75 * a[k].float() + 0.25 * b[k].float()
+        assert torch.allclose(v.float(), want, atol=2e-3, rtol=2e-3), k
+        moved += int(not torch.equal(a[k].float(), b[k].float()))
+    assert moved > 0  # the two runs differ, so the average is neither of them
+    # The history: the second file's two stages, then the soup command naming the first.
+    assert len(meta["commands"]) == 3 and "textclean_train.soup" in meta["commands"][-1]
+    assert str(first) in meta["commands"][-1] and meta["soup"]["weight"] == 0.25
+    before = out.read_bytes()
+    with pytest.raises(SystemExit, match="exists"):
+        soup(str(first), second, str(out))
+    assert out.read_bytes() == before
+    with pytest.raises(SystemExit, match="weight"):
+        soup(str(first), second, str(tmp_path / "x.pt"), weight=1.5)
+    _train_tiny(crops, tmp_path / "c", 1, "--decoder-channels", "8")
+    with pytest.raises(SystemExit, match="different architectures"):
+        soup(str(first), str(tmp_path / "c" / "last.pt"), str(tmp_path / "y.pt"))
+
+
 def test_kept_candidate_exports_with_its_history(crops, tmp_path):
     """A measured candidate may be shipped after its run folder is gone: export takes the kept file
     itself, ships its weights unchanged and lists its stages on the card."""
