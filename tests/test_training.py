@@ -183,6 +183,38 @@ def test_printed_pattern_paints_outlined_patterned_shapes_onto_a_colour_page():
     assert painted >= 4
 
 
+def test_tight_balloons_are_drawn_around_their_text():
+    # Letterers size a balloon to its text, so a column runs a few px inside the border with art just
+    # outside; our other balloons centred small text in a wide white field.
+    from textclean_train.synth import _tight_balloons
+
+    ratios = []
+    for seed in range(40):
+        page = np.full((1200, 900, 3), 0.5, np.float32)
+        # The last one drawn, which no other balloon can have covered.
+        for block, x, y, _ink in _tight_balloons(page, seed, "manga", "train")[-1:]:
+            bh, bw = block.fill.shape
+            row = page[y + bh // 2, :, 0] > 0.8  # the balloon's white (or off-white) interior, middle row
+            cx = x + bw // 2
+            left, right = cx, cx
+            while left > 0 and row[left - 1]:
+                left -= 1
+            while right < len(row) - 1 and row[right + 1]:
+                right += 1
+            assert right - left + 1 >= bw  # the balloon holds its text
+            ratios.append((right - left + 1) / bw)
+    assert len(ratios) >= 8
+    assert np.median(ratios) < 1.5  # and hugs it: at most a quarter of its width spare on each side
+    # A page that gets none is left as it was (its other draws come from other streams).
+    for seed in range(40):
+        page = np.full((600, 500, 3), 0.5, np.float32)
+        if not _tight_balloons(page, seed, "colour", "train"):
+            assert (page == 0.5).all()
+            break
+    else:
+        pytest.fail("every page got a tight balloon; TIGHT_P is meant to leave most colour pages alone")
+
+
 def test_clipped_balloon_keeps_the_frame_and_sets_text_beside_it():
     # Lettering a few px from a panel's frame line is what real balloons at a panel's edge have, and
     # what floating balloons (which paint over the frames they cross) never gave the segmenter.
