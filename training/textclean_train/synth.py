@@ -102,14 +102,15 @@ def _tight_balloons(page: np.ndarray, seed: int, kind: str, split: str) -> list[
         script = str(rng.choice(SCRIPTS, p=SCRIPT_P))
         vertical = script == "ja" and rng.random() < 0.85 or script == "zh" and rng.random() < 0.4
         size = random_size(rng, 10, 40)
-        # Room for a full block: a letterer fills the balloon, so most columns run to their full length.
+        # Room for 2-5 columns (lines) of 4-9 glyphs; whatever block random_lines sets, the balloon is
+        # sized to it below, which is what makes it tight.
         cols, chars = int(rng.integers(2, 6)), int(rng.integers(4, 10))
         max_w, max_h = (cols * size * 1.3, chars * size * 1.06) if vertical else (chars * size, cols * size * 1.2)
         lines = random_lines(rng, script, size, max_w, max_h, vertical)
         block = render_block(lines, pick_font(rng, script, split), size, vertical, 0, 0, rng)
         bh, bw = block.fill.shape
-        # Radii from a hair over the block's half-diagonal down to where its corners poke out (√2 ≈ 1.41
-        # puts an ellipse through them); uneven column lengths leave most corners empty.
+        # Radii 1.2-1.45 × the block's half-sides: an ellipse passes through the block's corners at
+        # √2 ≈ 1.41, so most corners lie just outside it; uneven column lengths leave them mostly empty.
         f = float(rng.uniform(1.2, 1.45))
         rx, ry = int(bw / 2 * f), int(bh / 2 * f)
         if 2 * rx + 8 >= pw or 2 * ry + 8 >= ph:
