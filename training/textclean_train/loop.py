@@ -32,6 +32,16 @@ def load_checkpoint(path: str, model: nn.Module, optimizer: torch.optim.Optimize
     return ckpt
 
 
+def trained_state(path: str) -> tuple[dict[str, torch.Tensor], dict | None]:
+    """Float weights and config from a training checkpoint ("model") or a weight file (fp16 "state_dict")."""
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    if "model" in data:
+        return data["model"], data.get("config")
+    if "state_dict" in data:
+        return {k: v.float() if v.is_floating_point() else v for k, v in data["state_dict"].items()}, data["config"]
+    raise SystemExit(f"{path} is neither a training checkpoint nor a weight file")
+
+
 class RankSampler(Sampler[int]):
     """Endless random indices, disjoint between ranks, reproducible from (seed, rank, step)."""
 

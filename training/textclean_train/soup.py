@@ -23,23 +23,15 @@ import torch
 from textclean.weights import save
 
 from .export import checkpoint_facts, stage_commands
-
-
-def _state_and_config(path: str) -> tuple[dict[str, torch.Tensor], dict]:
-    data = torch.load(path, map_location="cpu", weights_only=True)
-    if "state_dict" in data:  # a weight file (shipped or kept)
-        return data["state_dict"], data["config"]
-    if "model" in data:  # a training checkpoint
-        return data["model"], data["config"]
-    raise SystemExit(f"{path} is neither a weight file nor a training checkpoint")
+from .loop import trained_state
 
 
 def average(first: str, second: str, weight: float) -> tuple[dict[str, torch.Tensor], dict]:
     """(1 − weight) × ``first`` + weight × ``second``, key by key, and their shared config."""
     if not 0.0 <= weight <= 1.0:
         raise SystemExit(f"--weight must lie in [0, 1], not {weight}")
-    a, config_a = _state_and_config(first)
-    b, config_b = _state_and_config(second)
+    a, config_a = trained_state(first)
+    b, config_b = trained_state(second)
     if config_a != config_b or a.keys() != b.keys():
         raise SystemExit(f"{first} and {second} are different architectures; only one network's runs average")
     out = {}
@@ -48,7 +40,7 @@ def average(first: str, second: str, weight: float) -> tuple[dict[str, torch.Ten
         if va.shape != vb.shape:
             raise SystemExit(f"{k}: shape {tuple(va.shape)} in {first}, {tuple(vb.shape)} in {second}")
         # Integer buffers (BN's batch counters) are counts, not weights: the second file's are kept.
-        out[k] = (1 - weight) * va.float() + weight * vb.float() if va.is_floating_point() else vb
+        out[k] = (1 - weight) * va + weight * vb if va.is_floating_point() else vb
     return out, config_b
 
 

@@ -105,13 +105,7 @@ def main(argv: list[str] | None = None) -> torch.nn.Module:
     )
     model = build("segmenter", config)
     if args.init_from and not os.path.exists(os.path.join(args.out, "last.pt")):
-        data = torch.load(args.init_from, map_location="cpu", weights_only=True)
-        # A training checkpoint keeps "model"; a shipped weight file keeps an fp16 "state_dict".
-        state = (
-            data["model"]
-            if "model" in data
-            else {k: v.float() if v.is_floating_point() else v for k, v in data["state_dict"].items()}
-        )
+        state, _config = loop.trained_state(args.init_from)
         missing, _ = model.load_state_dict(state, strict=False)
         if rt.is_main:
             print(f"initialised from {args.init_from}; new layers: {sorted({k.split('.')[0] for k in missing})}")
