@@ -63,12 +63,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print("most marked: " + ", ".join(f"seed {s} ({k}) {100 * m:.2f}%" for m, s, k, _r, _m in pages[: args.worst]))
     if args.out:
         import cv2
+        from textclean_train.metrics import overlay
 
         os.makedirs(args.out, exist_ok=True)
         for _share, seed, _kind, raw, mask in pages[: args.worst]:
-            rgb = raw if raw.ndim == 3 else np.dstack([raw] * 3)
-            shown = rgb.copy()
-            shown[mask] = (shown[mask] * 0.3 + np.array([255, 0, 0]) * 0.7).astype(np.uint8)
+            none = np.zeros_like(mask)
+            shown = overlay(raw, none, mask, none)  # every mark is a false positive: red, as realpages draws it
             cv2.imwrite(os.path.join(args.out, f"{seed}.jpg"), cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
     print(f"{args.pages} pages in {time.perf_counter() - t0:.0f} s" + (f"; overlays in {args.out}" if args.out else ""))
     return out
