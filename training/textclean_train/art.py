@@ -315,15 +315,15 @@ def cel_shade(img: np.ndarray, rng: Rng, n: int) -> None:
 def _pattern(h: int, w: int, rng: Rng, kind: str, period: float) -> np.ndarray:
     """A uint8 0/1 print pattern over the whole H×W area: the marks a fabric, a pelt or a ground is printed with."""
     out = np.zeros((h, w), np.uint8)
+    if kind in ("lines", "checks"):
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     if kind == "lines":  # an old comic's line screen, or ruled hatching over a flat
         angle = rng.uniform(0, np.pi)
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         t = (np.cos(angle) * xx + np.sin(angle) * yy) / period
         return ((t - np.floor(t)) < rng.uniform(0.2, 0.45)).astype(np.uint8)
     if kind == "checks":  # plaid: bands in two directions
         for angle in (0.0, np.pi / 2):
             a = angle + rng.normal(0, 0.05)
-            yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
             t = (np.cos(a) * xx + np.sin(a) * yy) / (period * 2)
             out |= ((t - np.floor(t)) < rng.uniform(0.2, 0.4)).astype(np.uint8)
         return out
