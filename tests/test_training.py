@@ -200,6 +200,24 @@ def test_tight_balloons_are_drawn_around_their_text():
         pytest.fail("every page got a tight balloon; TIGHT_P is meant to leave most colour pages alone")
 
 
+def test_hand_drawn_sfx_wander_off_the_font_and_keep_their_outline_around_their_fill():
+    # Hand-drawn SFX (the Manga109 spread's ビリリ) were missed by every model trained on fonts alone.
+    from textclean_train import lettering
+    from textclean_train.text import pick_font, render_block
+
+    rng = np.random.default_rng(4)
+    block = render_block(["ビリリ"], pick_font(rng, "ja", "train", bold=True), 100, False, 6, 0, rng)
+    moved = []
+    for seed in range(6):
+        drawn = lettering.hand_drawn(block, 100, np.random.default_rng(seed))
+        assert drawn.fill.shape == block.fill.shape
+        # One displacement moves every map, so the outline still contains the fill it was drawn around.
+        assert (drawn.outer >= drawn.fill - 1e-5).all()
+        assert 0.75 < drawn.outer.sum() / block.outer.sum() < 1.25  # strokes moved, not erased or smeared
+        moved.append(np.abs(drawn.fill - block.fill).mean() / block.fill.mean())
+    assert min(moved) > 0.1  # the strokes really left the font's line
+
+
 def test_clipped_balloon_keeps_the_frame_and_sets_text_beside_it():
     # Lettering a few px from a panel's frame line is what real balloons at a panel's edge have, and
     # what floating balloons (which paint over the frames they cross) never gave the segmenter.

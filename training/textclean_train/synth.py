@@ -122,7 +122,18 @@ def _tight_balloons(page: np.ndarray, seed: int, kind: str, split: str) -> list[
     return out
 
 
-def _place_free(page: np.ndarray, rng: Rng, split: str, alpha: np.ndarray, sfx: bool, colour: bool) -> None:
+#: Share of SFX drawn by hand (``lettering.hand_drawn``), from a stream of their own.
+HAND_DRAWN_P = 0.5
+
+
+def _place_free(
+    page: np.ndarray, rng: Rng, split: str, alpha: np.ndarray, sfx: bool, colour: bool, hand: Rng | None = None
+) -> None:
+    """Lettering on the art: an SFX (``sfx``) or a line of text outside any balloon.
+
+    ``hand`` is the page's own stream for hand-drawn SFX: its draws leave ``rng``'s alone, so a
+    page without one is the page it was before hand-drawn SFX were added.
+    """
     ph, pw = page.shape[:2]
     script = str(rng.choice(SCRIPTS, p=SCRIPT_P))
     if sfx:
@@ -149,6 +160,8 @@ def _place_free(page: np.ndarray, rng: Rng, split: str, alpha: np.ndarray, sfx: 
             block = TextBlock(fill, rotate_coverage(block.outer, angle) if stroke else fill, None)
     else:
         block = render_block(lines, font, size, vertical, stroke, shadow, rng, angle)
+    if sfx and hand is not None and hand.random() < HAND_DRAWN_P:
+        block = lettering.hand_drawn(block, size, hand)
     if (sfx and rng.random() < 0.4) or rng.random() < 0.08:
         block = lettering.warp(block, rng)
     h, w = block.fill.shape
@@ -293,8 +306,9 @@ def make_sample(
     for b in bubbles:
         if text and rng.random() < 0.9:
             _place_in_bubble(page, b, rng, split, alpha)
+    hand = np.random.default_rng([seed, 0x4844])
     for _ in range(int(rng.integers(0, 3)) if text else 0):
-        _place_free(page, rng, split, alpha, sfx=True, colour=kind != "manga")
+        _place_free(page, rng, split, alpha, sfx=True, colour=kind != "manga", hand=hand)
     for _ in range(int(rng.integers(0 if bubbles else 1, 4)) if text else 0):
         _place_free(page, rng, split, alpha, sfx=False, colour=kind != "manga")
     for _ in range(int(rng.integers(1, 4)) if text and dense else 0):
