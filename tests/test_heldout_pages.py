@@ -58,3 +58,35 @@ def test_text_free_benchmark_pages_hold_no_text():
         s = make_sample(SEED + i, kind, split="heldout", text=False, size=(400, 300))
         assert not s.label.any() and np.array_equal(s.raw, s.clean)
         assert s.raw.std() > 5  # art, not a blank page
+
+
+def test_kinds_name_every_text_pixel_and_leave_the_page_as_it_was():
+    from textclean_train.synth import KINDS, make_sample
+
+    seen = set()
+    for seed, kind, dense in ((2_000_000, "manga", False), (2_000_002, "colour", False), (4_000_001, "manga", True)):
+        plain = make_sample(seed, kind, split="heldout", dense=dense)
+        s = make_sample(seed, kind, split="heldout", dense=dense, kinds=True)
+        assert plain.kinds is None
+        assert np.array_equal(s.raw, plain.raw) and np.array_equal(s.label, plain.label)
+        text = s.label == 1
+        assert (s.kinds[text] > 0).mean() > 0.99 and not s.kinds[~text].any()
+        seen |= {KINDS[k] for k in np.unique(s.kinds[text])}
+    assert {"balloon", "sfx", "line on the art", "body text column"} <= seen
+
+
+def test_by_kind_recall_blames_the_kind_that_was_missed():
+    from heldout_pages import kind_counts, kind_table
+    from textclean_train.synth import KINDS
+
+    label = _label()
+    kinds = np.zeros_like(label)
+    kinds[20:30, 10:25] = KINDS.index("balloon")
+    kinds[20:30, 25:40] = KINDS.index("sfx")
+    mask = np.zeros_like(label)
+    mask[20:30, 10:25] = 255  # the balloon's text, not the SFX more than 3 px from it
+    text, found = kind_counts(mask, label, kinds)
+    assert text[KINDS.index("balloon")] == text[KINDS.index("sfx")] == 150
+    assert found[KINDS.index("balloon")] == 150 and found[KINDS.index("sfx")] == 30  # 3 px tolerance: 3 columns of 10
+    rows = kind_table(np.stack([text, found]))
+    assert rows[2] == "| sfx | 0.500 | 0.200 | 1.000 |" and rows[3] == "| balloon | 0.500 | 1.000 | 0.000 |"

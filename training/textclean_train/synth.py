@@ -43,6 +43,30 @@ class Sample:
     raw: np.ndarray  # H×W×3 uint8, the page with text
     clean: np.ndarray  # H×W×3 uint8, the same page without text
     label: np.ndarray  # H×W uint8: 0 background, 1 text, 255 ignore
+    # H×W uint8 index into KINDS: which lettering put the text there (make_sample(kinds=True) only)
+    kinds: np.ndarray | None = None
+
+
+#: The kinds of lettering a page holds, for measuring what a segmenter misses (bench/heldout_pages.py
+#: --by-kind). Index 0 is no text; a pixel two kinds cover has the kind painted last, which is on top.
+KINDS = (
+    "none",
+    "balloon",
+    "furigana",
+    "tight balloon",
+    "sfx",
+    "hand-drawn sfx",
+    "display sfx (150+ px)",
+    "semi-transparent",
+    "line on the art",
+    "body text column",
+)
+
+
+def _add(alpha: np.ndarray, cov: np.ndarray, kinds: np.ndarray | None, kind: str) -> None:
+    np.maximum(alpha, cov, out=alpha)
+    if kinds is not None:
+        kinds[cov > TEXT_ALPHA] = KINDS.index(kind)
 
 
 def labels_from_alpha(alpha: np.ndarray) -> np.ndarray:
@@ -52,7 +76,9 @@ def labels_from_alpha(alpha: np.ndarray) -> np.ndarray:
     return label
 
 
-def _place_in_bubble(page: np.ndarray, bubble: Bubble, rng: Rng, split: str, alpha: np.ndarray) -> None:
+def _place_in_bubble(
+    page: np.ndarray, bubble: Bubble, rng: Rng, split: str, alpha: np.ndarray, kinds: np.ndarray | None = None
+) -> None:
     bw, bh = bubble.x1 - bubble.x0, bubble.y1 - bubble.y0
     if bw < 12 or bh < 12:
         return
@@ -69,14 +95,14 @@ def _place_in_bubble(page: np.ndarray, bubble: Bubble, rng: Rng, split: str, alp
     h, w = block.fill.shape
     x = bubble.x0 + (bw - w) // 2 + int(rng.integers(-4, 5))
     y = bubble.y0 + (bh - h) // 2 + int(rng.integers(-4, 5))
-    np.maximum(alpha, composite(page, block, x, y, ink, ink, ink), out=alpha)
+    _add(alpha, composite(page, block, x, y, ink, ink, ink), kinds, "balloon")
     if script == "ja" and vertical and size >= 14 and rng.random() < 0.35:
         # Furigana: small kana to the right of a column, the smallest text a cleaner must find.
         ruby = lettering.furigana(rng, pick_font(rng, "ja", split), max(6, int(size * rng.uniform(0.4, 0.5))))
         col = int(rng.integers(0, max(1, len(lines))))
         rx = x + w - int(size * 4 / 12) - int((col + 1) * size * 1.3) + int(size * 1.05)
         ry = y + int(size * 0.3) + int(rng.integers(0, max(1, h // 3)))
-        np.maximum(alpha, composite(page, TextBlock(ruby, ruby, None), rx, ry, ink, ink, ink), out=alpha)
+        _add(alpha, composite(page, TextBlock(ruby, ruby, None), rx, ry, ink, ink, ink), kinds, "furigana")
 
 
 #: Share of manga and of colour pages that get one to three tight balloons (``_tight_balloons``).
@@ -127,7 +153,14 @@ HAND_DRAWN_P = 0.5
 
 
 def _place_free(
-    page: np.ndarray, rng: Rng, split: str, alpha: np.ndarray, sfx: bool, colour: bool, hand: Rng | None = None
+    page: np.ndarray,
+    rng: Rng,
+    split: str,
+    alpha: np.ndarray,
+    sfx: bool,
+    colour: bool,
+    hand: Rng | None = None,
+    kinds: np.ndarray | None = None,
 ) -> None:
     """Lettering on the art: an SFX (``sfx``) or a line of text outside any balloon.
 
@@ -160,8 +193,12 @@ def _place_free(
             block = TextBlock(fill, rotate_coverage(block.outer, angle) if stroke else fill, None)
     else:
         block = render_block(lines, font, size, vertical, stroke, shadow, rng, angle)
+    kind = "sfx" if sfx else "line on the art"
     if sfx and hand is not None and hand.random() < HAND_DRAWN_P:
         block = lettering.hand_drawn(block, size, hand)
+        kind = "hand-drawn sfx"
+    if sfx and size >= 150:
+        kind = "display sfx (150+ px)"
     if (sfx and rng.random() < 0.4) or rng.random() < 0.08:
         block = lettering.warp(block, rng)
     h, w = block.fill.shape
@@ -198,11 +235,19 @@ def _place_free(
         if not colour:
             fill_paint = np.repeat(fill_paint.mean(-1, keepdims=True), 3, -1)
     opacity = float(rng.uniform(0.55, 0.9)) if rng.random() < 0.06 else 1.0
-    np.maximum(alpha, composite(page, block, x, y, fill_paint, outline, shadow_color, halo, opacity), out=alpha)
+    if opacity < 1.0:
+        kind = "semi-transparent"
+    _add(alpha, composite(page, block, x, y, fill_paint, outline, shadow_color, halo, opacity), kinds, kind)
 
 
 def _place_paragraphs(
-    page: np.ndarray, clean: np.ndarray, rng: Rng, split: str, alpha: np.ndarray, colour: bool
+    page: np.ndarray,
+    clean: np.ndarray,
+    rng: Rng,
+    split: str,
+    alpha: np.ndarray,
+    colour: bool,
+    kinds: np.ndarray | None = None,
 ) -> None:
     """A column of body text on a paper box: captions, narration and the prose pages of old comics.
 
@@ -244,8 +289,10 @@ def _place_paragraphs(
         if border:
             cv2.rectangle(layer, (x, y), (x1 - 1, y1 - 1), (0.0, 0.0, 0.0) if layer.ndim == 3 else 0.0, border)
     alpha[y:y1, x:x1] = 0  # text this box covers is gone from the page, so from the label too
+    if kinds is not None:
+        kinds[y:y1, x:x1] = 0
     ink = tuple(rng.uniform(0, 0.35, 3)) if colour and rng.random() < 0.4 else (0.0, 0.0, 0.0)
-    np.maximum(alpha, composite(page, block, x, y, ink, ink, ink), out=alpha)
+    _add(alpha, composite(page, block, x, y, ink, ink, ink), kinds, "body text column")
 
 
 def degrade(
@@ -282,6 +329,7 @@ def make_sample(
     text: bool = True,
     dense: bool = False,
     scenery: bool = True,
+    kinds: bool = False,
 ) -> Sample:
     """One page. ``kind``: "manga" or "colour". ``size``: (height, width).
 
@@ -289,6 +337,7 @@ def make_sample(
     ``dense=True`` adds columns of body text (captions, narration, prose pages).
     ``scenery=False`` leaves out the digital-manga backgrounds and props (``scenery``), giving the
     pages of the 0.2 generator, on which tests and documented benchmark figures were set.
+    ``kinds=True`` also returns which kind of lettering (``KINDS``) each text pixel is; the page is the same.
     """
     rng = np.random.default_rng(seed)
     if kind == "manga":
@@ -301,18 +350,20 @@ def make_sample(
     tight = _tight_balloons(page, seed, kind, split) if text and scenery else []
     clean = page.copy()
     alpha = np.zeros((h, w), np.float32)
+    kind_map = np.zeros((h, w), np.uint8) if kinds else None
     for block, x, y, ink in tight:
-        np.maximum(alpha, composite(page, block, x, y, ink, ink, ink), out=alpha)
+        _add(alpha, composite(page, block, x, y, ink, ink, ink), kind_map, "tight balloon")
     for b in bubbles:
         if text and rng.random() < 0.9:
-            _place_in_bubble(page, b, rng, split, alpha)
+            _place_in_bubble(page, b, rng, split, alpha, kind_map)
     hand = np.random.default_rng([seed, 0x4844])
+    colour = kind != "manga"
     for _ in range(int(rng.integers(0, 3)) if text else 0):
-        _place_free(page, rng, split, alpha, sfx=True, colour=kind != "manga", hand=hand)
+        _place_free(page, rng, split, alpha, sfx=True, colour=colour, hand=hand, kinds=kind_map)
     for _ in range(int(rng.integers(0 if bubbles else 1, 4)) if text else 0):
-        _place_free(page, rng, split, alpha, sfx=False, colour=kind != "manga")
+        _place_free(page, rng, split, alpha, sfx=False, colour=colour, kinds=kind_map)
     for _ in range(int(rng.integers(1, 4)) if text and dense else 0):
-        _place_paragraphs(page, clean, rng, split, alpha, colour=kind != "manga")
+        _place_paragraphs(page, clean, rng, split, alpha, colour, kind_map)
     if kind == "colour" and rng.random() < 0.4:  # old comics: colour printed as dot screens
         hrng = np.random.default_rng(seed + 11)
         page = lettering.print_halftone(page, hrng)
@@ -328,4 +379,12 @@ def make_sample(
     # are no glyph: neither "text" nor "leave alone" is right, so no loss or metric counts them.
     ringing = (np.abs(raw8.astype(np.int16) - clean8.astype(np.int16)).max(axis=2) > RINGING) & (label == 0)
     label[ringing] = IGNORE
-    return Sample(raw8, clean8, label)
+    if kind_map is not None:
+        # The label's one-pixel rim, and text pixels a rescale left between the map's nearest samples, take
+        # the kind next to them (the later in KINDS where two meet).
+        kind_map = cv2.resize(kind_map, label.shape[::-1], interpolation=cv2.INTER_NEAREST)
+        for _ in range(4):
+            gap = (label == 1) & (kind_map == 0)
+            kind_map[gap] = cv2.dilate(kind_map, np.ones((3, 3), np.uint8))[gap]
+        kind_map[label != 1] = 0
+    return Sample(raw8, clean8, label, kind_map)
