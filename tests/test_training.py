@@ -218,6 +218,33 @@ def test_hand_drawn_sfx_wander_off_the_font_and_keep_their_outline_around_their_
     assert min(moved) > 0.1  # the strokes really left the font's line
 
 
+def test_sfx_rims_stay_a_few_px_wide_on_display_lettering(monkeypatch):
+    # The label takes in an SFX's outline; outlines of size / 8 (50 px on 400-px lettering) taught the
+    # segmenter to cover whatever lies between a real SFX's strokes (mit-21's door).
+    from textclean_train import synth
+
+    seen = []
+    real = synth.composite
+
+    def spy(page, block, x, y, fill, outline, shadow, halo=None, opacity=1.0):
+        rim = np.maximum(block.outer, halo[0] if halo is not None else 0) > 0.5
+        far = cv2.distanceTransform((block.fill <= 0.5).astype(np.uint8), cv2.DIST_L2, 5)
+        seen.append((block.fill.shape[0], block.fill.shape[1], float(far[rim].max()) if rim.any() else 0.0))
+        return real(page, block, x, y, fill, outline, shadow, halo, opacity)
+
+    monkeypatch.setattr(synth, "composite", spy)
+    for seed in range(150):
+        page = np.full((900, 900, 3), 0.5, np.float32)
+        rng = np.random.default_rng(seed)
+        synth._place_free(page, rng, "train", np.zeros((900, 900), np.float32), sfx=True, colour=seed % 2 == 0)
+    big = [reach for h, w, reach in seen if min(h, w) >= 200 and reach > 0]
+    assert len(big) >= 5  # display lettering with an outline was drawn
+    # 16 px of outline and 15 of second ring (or a glow's soft tail) at most, however large the
+    # letters; with rims of size / 8 these 150 seeds reach 91 px
+    assert max(big) <= synth.sfx_rim(400) * 2 + 8
+    assert synth.sfx_rim(28) == 3  # small SFX keep the rims they had
+
+
 def test_clipped_balloon_keeps_the_frame_and_sets_text_beside_it():
     # Lettering a few px from a panel's frame line is what real balloons at a panel's edge have, and
     # what floating balloons (which paint over the frames they cross) never gave the segmenter.

@@ -152,6 +152,18 @@ def _tight_balloons(page: np.ndarray, seed: int, kind: str, split: str) -> list[
 HAND_DRAWN_P = 0.5
 
 
+def sfx_rim(size: int) -> int:
+    """The widest outline (and second outline or glow) an SFX of ``size`` px gets, in px.
+
+    Outlines used to grow with the lettering (size / 8: 50 px on 400-px SFX), and the label takes in
+    the outline, so the segmenter learnt that everything within tens of px of a big stroke is text.
+    On a real grey-scale page (mit-21) it then covered a door's screentone between the strokes of a
+    400-px hand-drawn SFX whose white rims are 4-5 px. Letterers' rims grow far slower than the
+    letters: this keeps small SFX as they were (28 px: 3) and stops 400 px at 16.
+    """
+    return 3 + size // 30
+
+
 def _place_free(
     page: np.ndarray,
     rng: Rng,
@@ -175,7 +187,7 @@ def _place_free(
         vertical = script == "ja" and rng.random() < 0.5
         text = corpus.sfx(rng, script)
         lines = [text] if not vertical else [text[:6]]
-        stroke = int(rng.choice([0, 0, max(1, size // 14), max(2, size // 8)]))
+        stroke = min(int(rng.choice([0, 0, max(1, size // 14), max(2, size // 8)])), sfx_rim(size))
         angle = float(rng.uniform(-35, 35))
         font = pick_font(rng, script, split, bold=True)
     else:
@@ -224,9 +236,9 @@ def _place_free(
     if stroke and sfx and rng.random() < 0.35:  # double outline (or a glow on colour pages)
         second = tuple(float(c) for c in (rng.uniform(0, 1, 3) if colour else [round(float(np.mean(fill)))] * 3))
         cov = (
-            lettering.glow(block, max(3.0, size / 8))
+            lettering.glow(block, min(max(3.0, size / 8), 1.0 + sfx_rim(size)))
             if colour and rng.random() < 0.5
-            else lettering.second_outline(block, max(2, size // 14))
+            else lettering.second_outline(block, min(max(2, size // 14), sfx_rim(size) - 1))
         )
         halo = (cov, second)
     fill_paint = fill
