@@ -265,6 +265,32 @@ def test_clipped_balloon_keeps_the_frame_and_sets_text_beside_it():
     assert near >= 15  # most set their text within a few px of the frame
 
 
+def test_text_in_a_clipped_balloon_is_set_against_the_frame():
+    # Centred in its box, short text sat far from the frame; the Manga109 spread's missed column is 3 px
+    # from it. The box side that meets the frame is where the text starts.
+    from textclean_train.pages import clipped_balloon
+    from textclean_train.synth import _place_in_bubble
+
+    gaps = []
+    for seed in range(40):
+        img = np.full((400, 500, 3), 0.5, np.float32)
+        x0, y0, x1, y1 = 50, 40, 450, 360
+        b = clipped_balloon(img, np.random.default_rng(seed), (x0, y0, x1, y1), 3)
+        if b is None or not (b.align_x or b.align_y):
+            continue
+        alpha = np.zeros(img.shape[:2], np.float32)
+        _place_in_bubble(img, b, np.random.default_rng(seed), "train", alpha)
+        ys, xs = np.nonzero(alpha > 0.5)
+        if len(xs) == 0:
+            continue
+        if b.align_x:
+            gaps.append(x1 - 1 - xs.max() if b.align_x > 0 else xs.min() - x0)
+        if b.align_y:
+            gaps.append(y1 - 1 - ys.max() if b.align_y > 0 else ys.min() - y0)
+    assert len(gaps) >= 10
+    assert np.median(gaps) <= 3 + 13  # the frame and the balloon's own gap, no more
+
+
 def test_framed_captions_sit_against_the_frame():
     from textclean_train.pages import framed_captions
 

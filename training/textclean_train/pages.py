@@ -31,6 +31,10 @@ class Bubble:
     x1: int
     y1: int
     dark: bool = False  # white text on black narration box
+    # Which side of the box the text is set against (-1: left or top, 1: right or bottom, 0: centred):
+    # a balloon cut by a panel's frame has its text against the frame.
+    align_x: int = 0
+    align_y: int = 0
 
 
 # --------------------------------------------------------------------------- tones
@@ -261,7 +265,12 @@ def clipped_balloon(img: np.ndarray, rng: Rng, panel: tuple[int, int, int, int],
     by0, by1 = max(cy - int(ry * 0.7), y0 + gap), min(cy + int(ry * 0.7), y1 - gap)
     if bx1 - bx0 < 12 or by1 - by0 < 12:
         return None
-    return Bubble(bx0, by0, bx1, by1)
+    # Centred in a box clamped to the frame, short text sat far from it; on the Manga109 spread the
+    # first column of a balloon cut by the frame starts 3 px from the frame line, and the segmenter
+    # finds it only once that line is painted out (c20 stage 2: 1% of its ink above 0.8, then 59%).
+    ax = 1 if bx1 == x1 - gap else -1 if bx0 == x0 + gap else 0
+    ay = 1 if by1 == y1 - gap else -1 if by0 == y0 + gap else 0
+    return Bubble(bx0, by0, bx1, by1, align_x=ax, align_y=ay)
 
 
 # --------------------------------------------------------------------------- pages

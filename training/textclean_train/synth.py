@@ -76,6 +76,15 @@ def labels_from_alpha(alpha: np.ndarray) -> np.ndarray:
     return label
 
 
+def _along(lo: int, hi: int, ink: np.ndarray, align: int, jitter: int) -> int:
+    """Where a block starts in [lo, hi), given which of its rows or columns hold ink (``ink``):
+    centred and jittered, or with its ink against one end (a block's canvas has a margin around it)."""
+    if align and ink.any():
+        first, last = np.flatnonzero(ink)[[0, -1]]
+        return int(hi - 1 - last) if align > 0 else int(lo - first)
+    return lo + (hi - lo - len(ink)) // 2 + jitter
+
+
 def _place_in_bubble(
     page: np.ndarray, bubble: Bubble, rng: Rng, split: str, alpha: np.ndarray, kinds: np.ndarray | None = None
 ) -> None:
@@ -93,8 +102,10 @@ def _place_in_bubble(
     if not bubble.dark and rng.random() < 0.1:
         ink = tuple([rng.uniform(0.0, 0.4)] * 3)
     h, w = block.fill.shape
-    x = bubble.x0 + (bw - w) // 2 + int(rng.integers(-4, 5))
-    y = bubble.y0 + (bh - h) // 2 + int(rng.integers(-4, 5))
+    jx, jy = int(rng.integers(-4, 5)), int(rng.integers(-4, 5))
+    inked = block.fill > 0.5
+    x = _along(bubble.x0, bubble.x1, inked.any(0), bubble.align_x, jx)
+    y = _along(bubble.y0, bubble.y1, inked.any(1), bubble.align_y, jy)
     _add(alpha, composite(page, block, x, y, ink, ink, ink), kinds, "balloon")
     if script == "ja" and vertical and size >= 14 and rng.random() < 0.35:
         # Furigana: small kana to the right of a column, the smallest text a cleaner must find.
