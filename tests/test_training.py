@@ -266,7 +266,7 @@ def test_clipped_balloon_keeps_the_frame_and_sets_text_beside_it():
 
 
 def test_text_in_a_clipped_balloon_is_set_against_the_frame():
-    # Centred in its box, short text sat far from the frame; the Manga109 spread's missed column is 3 px
+    # Centred in its box, short text sat far from the frame; the Manga109 spread's missed column is 5 px
     # from it. The box side that meets the frame is where the text starts.
     from textclean_train.pages import clipped_balloon
     from textclean_train.synth import _place_in_bubble
