@@ -14,8 +14,8 @@ and blended one row of tiles at a time: memory beyond the page and its mask
 stays a few tile rows, whatever the page's length. Long runs of flat rows
 (a webtoon's gutters) are not segmented at all: each band of content
 between them is tiled on its own, as if it were a page.
-Where a blob check fitted to the segmenter ships (``blobcheck``; 0.4 ships
-none: refitted to it, it cut nothing), the thresholded mask gets a second
+Where a blob check fitted to the segmenter ships (``blobcheck``; 0.4 and 0.5 ship
+none: refitted to 0.4, it cut nothing), the thresholded mask gets a second
 look blob by blob: blobs that look like art rather than lettering (an eye, a
 lock of hair, foliage) are dropped before the mask is grown.
 Inpainting works one crop per (merged) mask region with context around it:
