@@ -98,3 +98,16 @@ def page(h: int = 200, w: int = 240, seed: int = 0) -> np.ndarray:
         img[y : y + 10, x : x + 2] = 10
         img[y + 4 : y + 6, x : x + 20] = 10
     return img
+
+
+def lettered_page(h: int = 200, w: int = 240, seed: int = 0) -> np.ndarray:
+    """``page()`` with two lines of real lettering: what a test needs when the shipped segmenter must
+    find something (segmenter 0.5 marks none of ``page()``'s strokes, which are not glyphs)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    im = Image.fromarray(page(h, w, seed))
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=22)
+    draw.text((10, 8), "BOOM! Wait", font=font, fill=(10, 10, 10))
+    draw.text((10, 40), "here...", font=font, fill=(10, 10, 10))
+    return np.asarray(im).copy()

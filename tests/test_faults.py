@@ -18,7 +18,17 @@ import zmq
 from textclean import protocol
 from textclean.server import CurveKeys, Server
 
-from .helpers import UNTRAINED, RunningServer, as_image, daemon_cli, free_port, page, raw_dealer, state_file
+from .helpers import (
+    UNTRAINED,
+    RunningServer,
+    as_image,
+    daemon_cli,
+    free_port,
+    lettered_page,
+    page,
+    raw_dealer,
+    state_file,
+)
 
 
 def rss_mb(pid: int) -> float:
@@ -32,7 +42,7 @@ def rss_mb(pid: int) -> float:
 def test_sigkill_mid_request_is_reported_and_a_later_start_cleans_up(env, tmp_path, transport):
     assert daemon_cli(["start", "--device", "cpu", *UNTRAINED], env).returncode == 0
     pid = json.loads(state_file(env, "pid").read_text())["pid"]
-    big = np.tile(page(), (16, 16, 1))
+    big = np.tile(lettered_page(), (16, 16, 1))  # text to inpaint: the job outlasts the 1.5 s before the kill
     errors = []
 
     def call() -> None:

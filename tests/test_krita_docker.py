@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .helpers import RunningServer, free_port, page
+from .helpers import RunningServer, free_port, lettered_page
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,7 +32,7 @@ def bgra(rgb: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("binding", ["PyQt5", "PyQt6"])
 def test_the_docker_actions_and_scripts_work(binding, server, tmp_path):
     pytest.importorskip(binding + ".QtWidgets")
-    rgb = page()
+    rgb = lettered_page()  # the shipped segmenter must find text for Remove and Select to act on
     h, w = rgb.shape[:2]
     (tmp_path / "page.raw").write_bytes(bgra(rgb).tobytes())
     dead = f"tcp://127.0.0.1:{free_port()}"
